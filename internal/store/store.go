@@ -133,8 +133,10 @@ func (s *Store) startEmbedded(cfg Config) (string, error) {
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + dir + "/",
-		// FerretDB logs every connection at info; keep only its warnings.
-		Logger: slog.New(&levelFilter{h: s.log.With("component", "ferretdb").Handler(), min: slog.LevelWarn}),
+		// FerretDB logs every connection at info and dumps whole wire messages at
+		// warn for commands it lacks (endSessions on every disconnect); keep only
+		// its errors.
+		Logger: slog.New(&levelFilter{h: s.log.With("component", "ferretdb").Handler(), min: slog.LevelError}),
 	})
 	if err != nil {
 		return "", fmt.Errorf("%w: start embedded FerretDB: %w", ErrUnavailable, err)

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/plenaryhq/plenary/internal/auth"
+	"github.com/plenaryhq/plenary/internal/bus"
+)
+
+// backbone holds the shared services every role is built on.
+type backbone struct {
+	bus      bus.Bus
+	tenants  *auth.Tenants
+	issuer   *auth.Issuer
+	verifier auth.Verifier
+	authMW   func(http.Handler) http.Handler
+}
+
+// worker is a long-running part of a role; it returns when ctx ends.
+type worker func(ctx context.Context) error
+
+// wire opens the bus, queue and auth and composes the roles.
+func (p *platform) wire(ctx context.Context) error {
+	cfg := p.cfg
+	if cfg.RedisURL != "" {
+		redis.SetLogger(bus.NewRedisLogger(p.log))
+		rb, err := bus.NewRedisBus(ctx, bus.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.Prefix}, p.log)
+		if err != nil {
+			return err
+		}
+		p.bus = rb
+	} else {
+		p.bus = bus.NewMemoryBus(bus.MemoryConfig{Prefix: cfg.Prefix}, p.log)
+	}
+	p.addService("bus", p.bus)
+
+	p.tenants = auth.NewTenants(p.store, auth.WithLogger(p.log))
+	p.issuer = auth.NewIssuer(p.tenants, auth.IssuerOptions{})
+	p.verifier = auth.NewVerifier(p.tenants, auth.VerifierOptions{})
+	p.authMW = auth.Middleware(p.verifier, auth.MiddlewareOptions{Log: p.log})
+
+	p.http.Handle("GET /v1/me", p.authMW(http.HandlerFunc(handleMe)))
+	return nil
+}
+
+// addService registers a backbone service's optional readiness check and
+// close, found by type assertion (STYLE.md §2).
+func (p *platform) addService(name string, svc any) {
+	if pg, ok := svc.(interface{ Ping(context.Context) error }); ok {
+		p.http.AddCheck(name, pg.Ping)
+	}
+	if c, ok := svc.(interface{ Close() error }); ok {
+		p.closers = append(p.closers, c.Close)
+	}
+}
+
+// meResponse is the body of GET /v1/me.
+type meResponse struct {
+	Tenant    string   `json:"tenant"`
+	Subject   string   `json:"subject"`
+	Name      string   `json:"name,omitempty"`
+	Role      string   `json:"role"`
+	Rooms     []string `json:"rooms"`
+	ExpiresAt string   `json:"expires_at"`
+}
+
+// handleMe answers who the bearer of the token is.
+func handleMe(w http.ResponseWriter, r *http.Request) {
+	c, ok := auth.ClaimsFrom(r.Context())
+	if !ok {
+		auth.WriteError(w, auth.ErrMissingToken)
+		return
+	}
+	rooms := c.Rooms
+	if rooms == nil {
+		rooms = []string{}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(meResponse{
+		Tenant: c.Tenant.String(), Subject: c.Subject, Name: c.Name, Role: c.Role.String(),
+		Rooms: rooms, ExpiresAt: c.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"),
+	})
+}

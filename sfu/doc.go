@@ -1,0 +1,35 @@
+// Package sfu is Plenary's media plane: a selective forwarding unit built on
+// Pion WebRTC v4.
+//
+// The package knows nothing about WebSockets or JSON. The signaling layer
+// drives it through a small Go API:
+//
+//	s, _ := sfu.New(cfg, log)                       // one per node
+//	room := s.Room(tenantID, roomID)                 // rooms are keyed by (tenant, room)
+//	p, _ := room.Join(ctx, participantID, sfu.JoinOptions{AutoSubscribe: true})
+//	answer, _ := p.HandlePublisherOffer(ctx, offer)  // browser → SFU media
+//	_ = p.HandleSubscriberAnswer(ctx, answer)        // SFU → browser media
+//	for ev := range p.Events() { ... }               // offers, candidates, speakers, layers, dynacast
+//	p.Leave()
+//
+// Every participant has two peer connections, as in LiveKit: a publisher PC
+// whose offers always come from the client, and a subscriber PC whose offers
+// always come from the SFU. Neither side ever has to resolve offer glare.
+//
+// Media path. Each received RTP stream (one per simulcast layer) is read by one
+// goroutine into a reused buffer, inspected once (keyframe, audio level) and
+// fanned out to the subscribers' DownTracks, in parallel over a shared worker
+// pool when the audience is large. A DownTrack rewrites SSRC, sequence number
+// and timestamp (see munger.go) so the subscriber sees a single continuous
+// stream across layer switches, pauses and publisher restarts; a switch to
+// another layer happens only on a keyframe of that layer. Nothing on this path
+// allocates.
+//
+// Control loops. Per subscriber, an allocator divides the send-side bandwidth
+// estimate (TWCC + Google Congestion Control, RFC 8888 predecessor
+// draft-ietf-rmcat-gcc) among its video tracks and picks layers with
+// hysteresis. Per published track, keyframe requests from all subscribers are
+// merged and throttled (one PLI per window, RFC 4585 §6.3.1). Layers no
+// subscriber wants are reported to the publisher (dynacast), and audio levels
+// (RFC 6464) drive active-speaker events.
+package sfu

@@ -1,0 +1,429 @@
+package sfu
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/webrtc/v4"
+)
+
+// JoinOptions configure a participant at Join.
+type JoinOptions struct {
+	// AutoSubscribe subscribes the participant to every track published in
+	// the room, now and later (a typical meeting or stage viewer). Without
+	// it the signaling layer calls Subscribe per track.
+	AutoSubscribe bool
+	// MaxBitrate caps the bandwidth the SFU sends to this participant, in
+	// bit/s, on top of the congestion-control estimate (e.g. a client on a
+	// metered connection). Default 0: no cap.
+	MaxBitrate int
+}
+
+// Participant is one client in a room, with a publisher connection (client
+// offers, SFU answers) and a subscriber connection (SFU offers, client
+// answers). All methods are safe for concurrent use.
+type Participant struct {
+	id   ParticipantID
+	room *Room
+	log  *slog.Logger
+	opts JoinOptions
+
+	pub *webrtc.PeerConnection
+	sub *webrtc.PeerConnection
+
+	events    *eventQueue
+	estimator atomic.Value // cc.BandwidthEstimator of the subscriber connection
+	cap       atomic.Int64
+	// subReady is set once the subscriber connection is connected (DTLS
+	// done): Pion silently drops packets written before SRTP is ready, so
+	// down-tracks must not start (and consume a keyframe) earlier.
+	subReady atomic.Bool
+	kick     chan struct{}
+	done     chan struct{}
+
+	mu        sync.Mutex
+	closed    bool
+	published map[TrackID]*publishedTrack
+	subs      map[TrackID]*DownTrack
+
+	negMu       sync.Mutex
+	outstanding bool // an offer is waiting for its answer
+	pendingNeg  bool // changes happened meanwhile; offer again after the answer
+
+	wg        sync.WaitGroup // media and RTCP goroutines, allocator
+	pumpDone  chan struct{}
+	closeOnce sync.Once
+}
+
+func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, error) {
+	s := r.sfu
+	p := &Participant{
+		id:        id,
+		room:      r,
+		log:       r.log.With("participant", string(id)),
+		opts:      opts,
+		events:    newEventQueue(),
+		kick:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+		published: make(map[TrackID]*publishedTrack),
+		subs:      make(map[TrackID]*DownTrack),
+		pumpDone:  make(chan struct{}),
+	}
+	p.cap.Store(int64(opts.MaxBitrate))
+	go func() {
+		defer close(p.pumpDone)
+		p.events.run()
+	}()
+	var err error
+	if p.pub, err = s.pubAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		p.Leave()
+		return nil, fmt.Errorf("sfu: publisher connection: %w", err)
+	}
+	subAPI, err := newSubscriberAPI(s.media, s.settings, s.lf, s.cfg, func(e cc.BandwidthEstimator) {
+		p.estimator.Store(e)
+	})
+	if err != nil {
+		p.Leave()
+		return nil, err
+	}
+	if p.sub, err = subAPI.NewPeerConnection(webrtc.Configuration{}); err != nil {
+		p.Leave()
+		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
+	}
+	p.pub.OnTrack(p.onRemoteTrack)
+	for _, c := range []struct {
+		pc     *webrtc.PeerConnection
+		target Target
+	}{{p.pub, TargetPublisher}, {p.sub, TargetSubscriber}} {
+		target := c.target
+		c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
+			if cand != nil {
+				p.events.push(Event{Kind: EventICECandidate, Target: target, Candidate: cand.ToJSON()})
+			}
+		})
+		c.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+			if target == TargetSubscriber && st == webrtc.PeerConnectionStateConnected && !p.subReady.Swap(true) {
+				p.requestKeyframes()
+			}
+			p.events.push(Event{Kind: EventConnectionState, Target: target, State: st})
+		})
+	}
+	p.goSafe(p.allocLoop)
+	return p, nil
+}
+
+// ID returns the participant's ID.
+func (p *Participant) ID() ParticipantID { return p.id }
+
+// Events returns the participant's event stream. The signaling layer must
+// drain it; it is closed when the participant has left.
+func (p *Participant) Events() <-chan Event { return p.events.out }
+
+// goSafe starts fn on a goroutine tracked by Leave, unless the participant
+// is already leaving (no goroutines start after shutdown begins).
+func (p *Participant) goSafe(fn func()) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		fn()
+	}()
+	return true
+}
+
+// HandlePublisherOffer applies the client's offer for its publisher
+// connection and returns the SFU's answer. Tracks in the offer are published
+// in the room as their media arrives.
+func (p *Participant) HandlePublisherOffer(ctx context.Context, offer webrtc.SessionDescription) (webrtc.SessionDescription, error) {
+	if err := ctx.Err(); err != nil {
+		return webrtc.SessionDescription{}, err
+	}
+	if offer.Type != webrtc.SDPTypeOffer {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: want offer, got %s", ErrInvalidSDP, offer.Type)
+	}
+	if p.isClosed() {
+		return webrtc.SessionDescription{}, ErrClosed
+	}
+	if err := p.pub.SetRemoteDescription(offer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+	}
+	answer, err := p.pub.CreateAnswer(nil)
+	if err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: create answer: %w", ErrInvalidSDP, err)
+	}
+	if err := p.pub.SetLocalDescription(answer); err != nil {
+		return webrtc.SessionDescription{}, fmt.Errorf("%w: set answer: %w", ErrInvalidSDP, err)
+	}
+	return answer, nil
+}
+
+// HandleSubscriberAnswer applies the client's answer to the last
+// EventSubscriberOffer. If subscriptions changed meanwhile, a new offer
+// follows as another event.
+func (p *Participant) HandleSubscriberAnswer(ctx context.Context, answer webrtc.SessionDescription) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if answer.Type != webrtc.SDPTypeAnswer {
+		return fmt.Errorf("%w: want answer, got %s", ErrInvalidSDP, answer.Type)
+	}
+	p.negMu.Lock()
+	if !p.outstanding {
+		p.negMu.Unlock()
+		return ErrNoOffer
+	}
+	if err := p.sub.SetRemoteDescription(answer); err != nil {
+		p.negMu.Unlock()
+		return fmt.Errorf("%w: %w", ErrInvalidSDP, err)
+	}
+	p.outstanding = false
+	again := p.pendingNeg
+	p.pendingNeg = false
+	p.negMu.Unlock()
+	if again {
+		p.negotiate()
+	}
+	return nil
+}
+
+// AddICECandidate adds a trickled remote candidate to the target connection.
+func (p *Participant) AddICECandidate(ctx context.Context, target Target, cand webrtc.ICECandidateInit) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var pc *webrtc.PeerConnection
+	switch target {
+	case TargetPublisher:
+		pc = p.pub
+	case TargetSubscriber:
+		pc = p.sub
+	default:
+		return fmt.Errorf("%w: %d", ErrInvalidTarget, target)
+	}
+	if err := pc.AddICECandidate(cand); err != nil {
+		return fmt.Errorf("sfu: add %s candidate: %w", target, err)
+	}
+	return nil
+}
+
+// negotiate sends a new subscriber offer, or remembers to once the
+// outstanding one is answered (one offer in flight at a time: no glare).
+func (p *Participant) negotiate() {
+	p.negMu.Lock()
+	defer p.negMu.Unlock()
+	if p.isClosed() {
+		return
+	}
+	if p.outstanding {
+		p.pendingNeg = true
+		return
+	}
+	offer, err := p.sub.CreateOffer(nil)
+	if err != nil {
+		p.log.Warn("create subscriber offer", "err", err)
+		return
+	}
+	if err := p.sub.SetLocalDescription(offer); err != nil {
+		p.log.Warn("set subscriber offer", "err", err)
+		return
+	}
+	p.outstanding = true
+	p.events.push(Event{Kind: EventSubscriberOffer, SDP: offer})
+}
+
+func (p *Participant) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
+}
+
+// onRemoteTrack is Pion's OnTrack: one call per received stream, so a
+// simulcast track arrives as up to three calls with the same track ID.
+func (p *Participant) onRemoteTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	id := TrackID(string(p.id) + "/" + remote.ID())
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	t, ok := p.published[id]
+	if !ok {
+		t = newPublishedTrack(p.room, p, id, remote, recv)
+		p.published[id] = t
+	}
+	p.mu.Unlock()
+	if !t.addLayer(remote, recv) {
+		return
+	}
+	if !ok {
+		p.log.Info("track published", "track", id, "mime", t.info.MimeType, "rid", remote.RID())
+		p.room.addTrack(t)
+	}
+}
+
+// requestKeyframes asks for a keyframe on every subscribed video layer, so
+// forwarding starts as soon as the subscriber connection is up.
+func (p *Participant) requestKeyframes() {
+	p.mu.Lock()
+	dts := make([]*DownTrack, 0, len(p.subs))
+	for _, dt := range p.subs {
+		dts = append(dts, dt)
+	}
+	p.mu.Unlock()
+	for _, dt := range dts {
+		dt.track.requestKeyframe(dt.Target())
+	}
+}
+
+// forgetTrack drops an unpublished track from the publisher's set.
+func (p *Participant) forgetTrack(t *publishedTrack) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.published[t.info.ID] == t {
+		delete(p.published, t.info.ID)
+	}
+}
+
+// Subscribe subscribes the participant to a published track; an
+// EventSubscriberOffer follows.
+func (p *Participant) Subscribe(id TrackID) error {
+	t, ok := p.room.track(id)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrTrackNotFound, id)
+	}
+	return p.subscribe(t)
+}
+
+func (p *Participant) subscribe(t *publishedTrack) error {
+	if t.pub == p {
+		return ErrOwnTrack
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return ErrClosed
+	}
+	if _, ok := p.subs[t.info.ID]; ok {
+		p.mu.Unlock()
+		return fmt.Errorf("%w: %s", ErrAlreadySubscribed, t.info.ID)
+	}
+	dt := newDownTrack(t, p)
+	sender, err := p.sub.AddTrack(dt)
+	if err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("sfu: add down-track: %w", err)
+	}
+	dt.sender = sender
+	p.subs[t.info.ID] = dt
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		dt.rtcpLoop()
+	}()
+	p.mu.Unlock()
+	if !t.addDownTrack(dt) {
+		p.dropDownTrack(dt)
+		return fmt.Errorf("%w: %s", ErrTrackNotFound, t.info.ID)
+	}
+	metricSubscriptions.WithLabelValues(t.info.Kind.String()).Inc()
+	p.negotiate()
+	p.kickAllocator()
+	return nil
+}
+
+// Unsubscribe stops forwarding a track to the participant; an
+// EventSubscriberOffer follows.
+func (p *Participant) Unsubscribe(id TrackID) error {
+	p.mu.Lock()
+	dt, ok := p.subs[id]
+	p.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNotSubscribed, id)
+	}
+	if dt.track.removeDownTrack(dt) {
+		dt.track.updateDynacast()
+	}
+	p.dropDownTrack(dt)
+	return nil
+}
+
+// dropDownTrack removes dt from the subscriber connection.
+func (p *Participant) dropDownTrack(dt *DownTrack) {
+	p.mu.Lock()
+	if p.subs[dt.track.info.ID] != dt {
+		p.mu.Unlock()
+		return
+	}
+	delete(p.subs, dt.track.info.ID)
+	closed := p.closed
+	p.mu.Unlock()
+	metricSubscriptions.WithLabelValues(dt.track.info.Kind.String()).Dec()
+	if closed {
+		return // the connection is closing anyway
+	}
+	if err := p.sub.RemoveTrack(dt.sender); err != nil {
+		p.log.Debug("remove down-track", "err", err)
+	}
+	p.negotiate()
+}
+
+// Subscriptions returns the IDs of the tracks the participant receives.
+func (p *Participant) Subscriptions() []TrackID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := make([]TrackID, 0, len(p.subs))
+	for id := range p.subs {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// Leave closes both connections, unpublishes the participant's tracks,
+// drops its subscriptions and waits for its goroutines. Events() is closed.
+// Leave is idempotent.
+func (p *Participant) Leave() {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		own := make([]*publishedTrack, 0, len(p.published))
+		for _, t := range p.published {
+			own = append(own, t)
+		}
+		subs := make([]*DownTrack, 0, len(p.subs))
+		for _, dt := range p.subs {
+			subs = append(subs, dt)
+		}
+		p.mu.Unlock()
+		close(p.done)
+		for _, t := range own {
+			p.room.removeTrack(t)
+		}
+		for _, dt := range subs {
+			if dt.track.removeDownTrack(dt) {
+				dt.track.updateDynacast()
+			}
+			p.dropDownTrack(dt)
+		}
+		for _, pc := range []*webrtc.PeerConnection{p.pub, p.sub} {
+			if pc != nil {
+				if err := pc.Close(); err != nil {
+					p.log.Debug("close connection", "err", err)
+				}
+			}
+		}
+		p.wg.Wait()
+		p.events.close()
+		<-p.pumpDone
+		p.room.removeParticipant(p)
+	})
+}

@@ -1,0 +1,319 @@
+package sfu
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// mtu bounds a received RTP packet; browsers stay under 1200 bytes.
+const mtu = 1500
+
+// layerActiveWindow: a layer that delivered no packet for this long is
+// considered stopped by the publisher (unless dynacast paused it).
+const layerActiveWindow = time.Second
+
+// measureWindow is the averaging window of layer bitrates: a few frames
+// are not enough, keyframes are several times larger than delta frames.
+const measureWindow = time.Second
+
+// publishedTrack is one track published in a room: up to three simulcast
+// layers received from the publisher, and the subscribers' down-tracks.
+type publishedTrack struct {
+	info  TrackInfo
+	room  *Room
+	pub   *Participant
+	codec webrtc.RTPCodecParameters
+	ckind codecKind
+	video bool
+	audio *audioLevelMeter // nil for video
+
+	// downTracks is replaced, never mutated (copy on write under mu), so the
+	// media path reads it with one atomic load.
+	downTracks atomic.Pointer[[]*DownTrack]
+
+	mu        sync.Mutex
+	layers    [numLayers]*layerReceiver
+	readers   int
+	closed    bool
+	announced Layer // last dynacast MaxLayer sent to the publisher
+	// measurement state for layer bitrates
+	measuredAt   time.Time
+	measuredMono int64
+	bitrates     [numLayers]int
+}
+
+// layerReceiver is one received RTP stream (one rid).
+type layerReceiver struct {
+	layer    Layer
+	remote   *webrtc.TrackRemote
+	throttle *keyframeThrottle
+	bytes    atomic.Uint64
+	last     atomic.Int64 // monotonic ns of the last packet
+	first    atomic.Int64 // monotonic ns of the first packet, 0 before it
+	// lastBytes is the byte count at the previous measurement (under track mu).
+	lastBytes uint64
+	fan       fanout
+}
+
+func newPublishedTrack(r *Room, p *Participant, id TrackID, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *publishedTrack {
+	codec := remote.Codec()
+	t := &publishedTrack{
+		info: TrackInfo{
+			ID:        id,
+			Publisher: p.id,
+			Kind:      remote.Kind(),
+			MimeType:  codec.MimeType,
+			StreamID:  remote.StreamID(),
+			Simulcast: remote.RID() != "",
+		},
+		room:      r,
+		pub:       p,
+		codec:     codec,
+		ckind:     codecKindOf(codec.MimeType),
+		video:     remote.Kind() == webrtc.RTPCodecTypeVideo,
+		announced: LayerHigh,
+	}
+	if !t.video {
+		t.audio = &audioLevelMeter{}
+		for _, e := range recv.GetParameters().HeaderExtensions {
+			if e.URI == sdp.AudioLevelURI {
+				t.audio.extID = uint8(e.ID)
+			}
+		}
+	}
+	empty := []*DownTrack{}
+	t.downTracks.Store(&empty)
+	return t
+}
+
+// addLayer starts reading one received stream. It returns false if the
+// track is already closed.
+func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) bool {
+	layer := layerForRID(remote.RID())
+	lr := &layerReceiver{layer: layer, remote: remote}
+	lr.throttle = newKeyframeThrottle(t.room.sfu.cfg.KeyframeInterval, func() { t.sendPLI(lr) })
+	t.mu.Lock()
+	if t.closed || t.layers[layer.idx()] != nil {
+		t.mu.Unlock()
+		return false
+	}
+	t.layers[layer.idx()] = lr
+	t.readers++
+	t.mu.Unlock()
+	p := t.pub
+	p.wg.Add(2)
+	go func() {
+		defer p.wg.Done()
+		t.readLoop(lr)
+	}()
+	go func() {
+		defer p.wg.Done()
+		drainReceiverRTCP(recv, remote.RID())
+	}()
+	return true
+}
+
+// drainReceiverRTCP reads the publisher's RTCP (sender reports) so the
+// receiver-report interceptor sees it, until the receiver stops.
+func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string) {
+	buf := make([]byte, mtu)
+	for {
+		var err error
+		if rid != "" {
+			_, _, err = recv.ReadSimulcast(buf, rid)
+		} else {
+			_, _, err = recv.Read(buf)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readLoop is the media hot path for one layer: read into a reused buffer,
+// parse into a reused packet, inspect once, fan out. It returns when the
+// remote track ends; the last layer to end unpublishes the track.
+func (t *publishedTrack) readLoop(lr *layerReceiver) {
+	buf := make([]byte, mtu)
+	var pkt rtp.Packet
+	pool, chunk := t.room.sfu.pool, t.room.sfu.cfg.FanoutChunk
+	for {
+		n, _, err := lr.remote.Read(buf)
+		if err != nil {
+			break
+		}
+		if err := pkt.Unmarshal(buf[:n]); err != nil {
+			continue
+		}
+		now := nanotime()
+		t.forward(lr, &pkt, n, now, pool, chunk)
+	}
+	lr.throttle.close()
+	t.mu.Lock()
+	t.readers--
+	last := t.readers == 0
+	if last {
+		t.closed = true
+	}
+	t.mu.Unlock()
+	if last {
+		t.room.removeTrack(t)
+		t.pub.forgetTrack(t)
+	}
+}
+
+// forward inspects pkt and writes it to every down-track.
+func (t *publishedTrack) forward(lr *layerReceiver, pkt *rtp.Packet, size int, now int64, pool *fanoutPool, chunk int) {
+	if len(pkt.Payload) == 0 {
+		return // padding-only probe: nothing to forward
+	}
+	kf := false
+	if t.video {
+		kf = isKeyframe(t.ckind, pkt.Payload)
+		if kf {
+			lr.throttle.keyframeReceived()
+		}
+	} else if t.audio != nil {
+		t.audio.observe(&pkt.Header)
+	}
+	lr.bytes.Add(uint64(size))
+	lr.last.Store(now)
+	if lr.first.Load() == 0 {
+		lr.first.Store(now)
+	}
+	lr.fan.forward(pool, chunk, *t.downTracks.Load(), lr.layer, pkt, kf, now)
+}
+
+// sendPLI asks the publisher for a keyframe on lr (RFC 4585 §6.3.1). Called
+// by the layer's throttle, never more than once per window.
+func (t *publishedTrack) sendPLI(lr *layerReceiver) {
+	pliOut.Inc()
+	ssrc := uint32(lr.remote.SSRC())
+	if err := t.pub.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.pub.log.Debug("send PLI", "err", err)
+	}
+}
+
+// requestKeyframe asks for a keyframe on layer l, merged with every other
+// request for that layer.
+func (t *publishedTrack) requestKeyframe(l Layer) {
+	if !t.video || !l.valid() {
+		return
+	}
+	t.mu.Lock()
+	lr := t.layers[l.idx()]
+	t.mu.Unlock()
+	if lr != nil {
+		lr.throttle.request()
+	}
+}
+
+// layerState returns, for the allocator, which layers exist (receiving, or
+// paused by dynacast and resumable) and their measured bitrates in bit/s.
+func (t *publishedTrack) layerState(now time.Time) (present [numLayers]bool, bitrates [numLayers]int) {
+	mono := nanotime()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if dt := now.Sub(t.measuredAt); dt >= measureWindow {
+		for i, lr := range t.layers {
+			if lr == nil {
+				continue
+			}
+			b := lr.bytes.Load()
+			// Only windows the layer was sending for the whole of count:
+			// a window that contains the layer's start underestimates it.
+			full := lr.first.Load() != 0 && lr.first.Load() <= t.measuredMono
+			if !t.measuredAt.IsZero() && full {
+				if rate := int(float64(b-lr.lastBytes) * 8 / dt.Seconds()); rate > 0 {
+					t.bitrates[i] = rate // a paused layer keeps its last rate
+				}
+			}
+			lr.lastBytes = b
+		}
+		t.measuredAt = now
+		t.measuredMono = mono
+	}
+	for i, lr := range t.layers {
+		if lr == nil {
+			continue
+		}
+		active := mono-lr.last.Load() < int64(layerActiveWindow)
+		pausedByDynacast := layerFromIdx(i) > t.announced
+		present[i] = active || pausedByDynacast
+	}
+	return present, t.bitrates
+}
+
+// addDownTrack adds dt to the fan-out set.
+func (t *publishedTrack) addDownTrack(dt *DownTrack) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return false
+	}
+	old := *t.downTracks.Load()
+	next := make([]*DownTrack, len(old), len(old)+1)
+	copy(next, old)
+	next = append(next, dt)
+	t.downTracks.Store(&next)
+	return true
+}
+
+// removeDownTrack removes dt from the fan-out set; it reports whether dt was
+// there.
+func (t *publishedTrack) removeDownTrack(dt *DownTrack) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old := *t.downTracks.Load()
+	next := make([]*DownTrack, 0, len(old))
+	found := false
+	for _, d := range old {
+		if d == dt {
+			found = true
+			continue
+		}
+		next = append(next, d)
+	}
+	t.downTracks.Store(&next)
+	return found
+}
+
+// closeDownTracks empties the fan-out set and returns what it held.
+func (t *publishedTrack) closeDownTracks() []*DownTrack {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	old := *t.downTracks.Load()
+	empty := []*DownTrack{}
+	t.downTracks.Store(&empty)
+	return old
+}
+
+// updateDynacast recomputes the highest layer any subscriber wants and, when
+// it changed, tells the publisher (via its events) to pause the layers above
+// it. Layers are paused from the top, as a browser encoder can drop upper
+// spatial layers cheaply and lower layers are what new subscribers start on.
+func (t *publishedTrack) updateDynacast() {
+	if !t.video || !t.info.Simulcast {
+		return
+	}
+	want := LayerNone
+	for _, dt := range *t.downTracks.Load() {
+		if l := dt.wantedLayer(); l > want {
+			want = l
+		}
+	}
+	t.mu.Lock()
+	changed := want != t.announced
+	t.announced = want
+	t.mu.Unlock()
+	if changed {
+		t.pub.events.push(Event{Kind: EventPublisherLayers, TrackID: t.info.ID, MaxLayer: want})
+	}
+}

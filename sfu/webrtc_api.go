@@ -1,0 +1,114 @@
+package sfu
+
+import (
+	"fmt"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/interceptor/pkg/cc"
+	"github.com/pion/interceptor/pkg/gcc"
+	"github.com/pion/interceptor/pkg/nack"
+	"github.com/pion/interceptor/pkg/report"
+	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/logging"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+)
+
+// newMediaEngine registers the codecs and header extensions the SFU
+// negotiates: Opus, VP8, VP9, H.264, AV1 with RTX (RFC 4588), simulcast
+// (RFC 8852 rid, RFC 8843 mid), RFC 6464 audio levels and transport-wide
+// congestion control feedback (draft-holmer-rmcat-transport-wide-cc).
+func newMediaEngine() (*webrtc.MediaEngine, error) {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		return nil, fmt.Errorf("sfu: register codecs: %w", err)
+	}
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeVideo)
+	m.RegisterFeedback(webrtc.RTCPFeedback{Type: webrtc.TypeRTCPFBTransportCC}, webrtc.RTPCodecTypeAudio)
+	exts := []struct {
+		uri  string
+		kind webrtc.RTPCodecType
+	}{
+		{sdp.TransportCCURI, webrtc.RTPCodecTypeVideo},
+		{sdp.TransportCCURI, webrtc.RTPCodecTypeAudio},
+		{sdp.AudioLevelURI, webrtc.RTPCodecTypeAudio},
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeVideo},
+		{sdp.SDESMidURI, webrtc.RTPCodecTypeAudio},
+		{sdp.SDESRTPStreamIDURI, webrtc.RTPCodecTypeVideo},
+		{sdp.SDESRepairRTPStreamIDURI, webrtc.RTPCodecTypeVideo},
+	}
+	for _, e := range exts {
+		if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: e.uri}, e.kind); err != nil {
+			return nil, fmt.Errorf("sfu: register header extension %s: %w", e.uri, err)
+		}
+	}
+	return m, nil
+}
+
+// newPublisherAPI builds the API shared by all publisher (receive-only)
+// connections: NACK generation (RFC 4585 §6.2.1), receiver reports and TWCC
+// feedback so the browser's own congestion control works.
+func newPublisherAPI(me *webrtc.MediaEngine, se webrtc.SettingEngine, lf logging.LoggerFactory) (*webrtc.API, error) {
+	reg := &interceptor.Registry{}
+	gen, err := nack.NewGeneratorInterceptor(nack.WithGeneratorLoggerFactory(lf))
+	if err != nil {
+		return nil, fmt.Errorf("sfu: nack generator: %w", err)
+	}
+	rr, err := report.NewReceiverInterceptor(report.WithReceiverLoggerFactory(lf))
+	if err != nil {
+		return nil, fmt.Errorf("sfu: receiver reports: %w", err)
+	}
+	fb, err := twcc.NewSenderInterceptor(twcc.WithLoggerFactory(lf))
+	if err != nil {
+		return nil, fmt.Errorf("sfu: twcc feedback: %w", err)
+	}
+	reg.Add(gen)
+	reg.Add(rr)
+	reg.Add(fb)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// newSubscriberAPI builds the API for one subscriber (send-only) connection.
+// Each subscriber gets its own registry so that the Google Congestion Control
+// estimator created for its connection is handed to onEstimator; the
+// estimator uses a no-op pacer because an SFU forwards packets as they come
+// and layer selection, not pacing, keeps it under the estimate.
+func newSubscriberAPI(me *webrtc.MediaEngine, se webrtc.SettingEngine, lf logging.LoggerFactory, cfg Config,
+	onEstimator func(cc.BandwidthEstimator),
+) (*webrtc.API, error) {
+	reg := &interceptor.Registry{}
+	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+		return gcc.NewSendSideBWE(
+			gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate),
+			gcc.SendSideBWEMaxBitrate(cfg.MaxBitrate),
+			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
+			gcc.WithLoggerFactory(lf),
+		)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sfu: congestion control: %w", err)
+	}
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { onEstimator(e) })
+	resp, err := nack.NewResponderInterceptor(nack.WithResponderLoggerFactory(lf))
+	if err != nil {
+		return nil, fmt.Errorf("sfu: nack responder: %w", err)
+	}
+	sr, err := report.NewSenderInterceptor(report.WithSenderLoggerFactory(lf))
+	if err != nil {
+		return nil, fmt.Errorf("sfu: sender reports: %w", err)
+	}
+	hdr, err := twcc.NewHeaderExtensionInterceptor()
+	if err != nil {
+		return nil, fmt.Errorf("sfu: twcc header: %w", err)
+	}
+	// Order matters. The first interceptor added sits next to the wire. The
+	// NACK responder goes first so its retransmissions (on the RTX SSRC,
+	// RFC 4588) are written straight to the transport: the CC pacer only
+	// knows the media SSRCs and would drop them. CC comes next so it records
+	// every media packet after the TWCC header interceptor numbered it.
+	reg.Add(resp)
+	reg.Add(ccf)
+	reg.Add(sr)
+	reg.Add(hdr)
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
+}

@@ -49,6 +49,14 @@ fi
 
 [ "$mode" = run ] && exit 0
 
+# npm packages the tests run with node (ical.js parses our iCal export).
+for dir in scheduler/schedule/testdata/icaljs; do
+	if [ -f "$dir/package-lock.json" ] && [ ! -d "$dir/node_modules" ]; then
+		say "npm ci in $dir"
+		npm ci --prefix "$dir" --no-audit --no-fund --silent
+	fi
+done
+
 # Local services for the integration tests.
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 	say "starting redis-server on 127.0.0.1:6379"

@@ -47,7 +47,8 @@ type server struct {
 
 func startServe(t *testing.T, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"serve", "--listen", "127.0.0.1:0", "--drain-timeout", "5s"}, args...)...)
+	cmd := exec.Command(binPath, append([]string{"serve", "--listen", "127.0.0.1:0", "--drain-timeout", "5s",
+		"--sfu-udp-port", "0", "--sfu-tcp-port", "0", "--sfu-bind-ip", "127.0.0.1"}, args...)...)
 	cmd.Env = append(os.Environ(), "PLENARY_LOG_LEVEL=warn")
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/plenaryhq/plenary/internal/auth"
 	"github.com/plenaryhq/plenary/internal/bus"
+	"github.com/plenaryhq/plenary/internal/config"
+	"github.com/plenaryhq/plenary/sfu"
 )
 
 // backbone holds the shared services every role is built on.
@@ -18,6 +21,7 @@ type backbone struct {
 	issuer   *auth.Issuer
 	verifier auth.Verifier
 	authMW   func(http.Handler) http.Handler
+	sfu      *sfu.SFU
 }
 
 // worker is a long-running part of a role; it returns when ctx ends.
@@ -44,6 +48,21 @@ func (p *platform) wire(ctx context.Context) error {
 	p.authMW = auth.Middleware(p.verifier, auth.MiddlewareOptions{Log: p.log})
 
 	p.http.Handle("GET /v1/me", p.authMW(http.HandlerFunc(handleMe)))
+
+	if cfg.HasRole(config.RoleSFU) {
+		bind := net.ParseIP(cfg.SFUBindIP)
+		node, err := sfu.New(sfu.Config{
+			UDPPort: cfg.SFUUDPPort, TCPPort: cfg.SFUTCPPort, BindIP: cfg.SFUBindIP,
+			NAT1To1IPs: cfg.SFUNATIPs, IncludeLoopback: bind != nil && bind.IsLoopback(),
+		}, p.log)
+		if err != nil {
+			return err
+		}
+		p.sfu = node
+		p.closers = append(p.closers, node.Close)
+		p.workers = append(p.workers, node.Run)
+		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
+	}
 	return nil
 }
 

@@ -71,6 +71,24 @@ type Config struct {
 	// deployments or test runs can share one server. Default "plenary".
 	Prefix string `yaml:"prefix"`
 
+	// Region names this node's region for placement and relays. Default
+	// "local".
+	Region string `yaml:"region"`
+	// SFUUDPPort is the single UDP port of the SFU's ICE UDP mux. Default
+	// 7882; 0 picks a free port.
+	SFUUDPPort int `yaml:"sfu_udp_port"`
+	// SFUTCPPort is the ICE-TCP fallback port. Default 7881; 0 picks a free
+	// port, -1 disables ICE-TCP.
+	SFUTCPPort int `yaml:"sfu_tcp_port"`
+	// SFUBindIP is the address the SFU's media ports bind. Default "0.0.0.0".
+	SFUBindIP string `yaml:"sfu_bind_ip"`
+	// SFUNATIPs are public IPs advertised for 1:1 NAT (cloud nodes).
+	// Default: none.
+	SFUNATIPs List `yaml:"sfu_nat_ips"`
+	// AllowedOrigins lists the Origins a browser WebSocket may come from.
+	// Default: the origin of PublicURL only.
+	AllowedOrigins List `yaml:"allowed_origins"`
+
 	// DrainTimeout bounds the graceful drain after SIGTERM. Default 20s.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 	// LogLevel is debug, info, warn or error. Default "info".
@@ -82,15 +100,21 @@ type Config struct {
 // Defaults returns the coded defaults: the whole platform on one machine.
 func Defaults() Config {
 	return Config{
-		Roles:         List{},
-		Listen:        "127.0.0.1:8080",
-		DataDir:       "./data",
-		MongoDatabase: "plenary",
-		MongoListen:   "127.0.0.1:0",
-		Prefix:        "plenary",
-		DrainTimeout:  20 * time.Second,
-		LogLevel:      "info",
-		LogFormat:     "text",
+		Roles:          List{},
+		Listen:         "127.0.0.1:8080",
+		DataDir:        "./data",
+		MongoDatabase:  "plenary",
+		MongoListen:    "127.0.0.1:0",
+		Prefix:         "plenary",
+		Region:         "local",
+		SFUUDPPort:     7882,
+		SFUTCPPort:     7881,
+		SFUBindIP:      "0.0.0.0",
+		SFUNATIPs:      List{},
+		AllowedOrigins: List{},
+		DrainTimeout:   20 * time.Second,
+		LogLevel:       "info",
+		LogFormat:      "text",
 	}
 }
 
@@ -149,6 +173,28 @@ func (c *Config) Validate() error {
 	}
 	if c.Prefix == "" || strings.ContainsAny(c.Prefix, " :*?#") {
 		bad("--prefix %q: use letters, digits, '-', '_' or '.'", c.Prefix)
+	}
+	if c.Region == "" || strings.ContainsAny(c.Region, " :*?#/") {
+		bad("--region %q: use letters, digits, '-' or '_' (e.g. eu-west)", c.Region)
+	}
+	if c.SFUUDPPort < 0 || c.SFUUDPPort > 65535 {
+		bad("--sfu-udp-port %d: want 0 (any free port) to 65535", c.SFUUDPPort)
+	}
+	if c.SFUTCPPort < -1 || c.SFUTCPPort > 65535 {
+		bad("--sfu-tcp-port %d: want -1 (off), 0 (any free port) or a port up to 65535", c.SFUTCPPort)
+	}
+	if net.ParseIP(c.SFUBindIP) == nil {
+		bad("--sfu-bind-ip %q: want an IP address such as 0.0.0.0", c.SFUBindIP)
+	}
+	for _, ip := range c.SFUNATIPs {
+		if net.ParseIP(ip) == nil {
+			bad("--sfu-nat-ips: %q is not an IP address", ip)
+		}
+	}
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("--allowed-origins: %q is not an origin like https://events.example.org", o)
+		}
 	}
 	if c.DrainTimeout <= 0 {
 		bad("--drain-timeout must be positive, e.g. 20s")

@@ -47,8 +47,12 @@ func (c *Collection) EnsureIndexes(ctx context.Context, models ...mongo.IndexMod
 		m.Keys = append(bson.D{{Key: TenantField, Value: 1}}, keys...)
 		scoped = append(scoped, m)
 	}
-	if _, err := c.c.Indexes().CreateMany(ctx, scoped); err != nil {
-		return fmt.Errorf("ensure indexes on %s: %w", c.c.Name(), err)
+	// One createIndexes call per index: FerretDB 1.24 (SQLite) crashes when
+	// one call re-creates several existing indexes, as every restart does.
+	for _, m := range scoped {
+		if _, err := c.c.Indexes().CreateOne(ctx, m); err != nil {
+			return fmt.Errorf("ensure indexes on %s: %w", c.c.Name(), err)
+		}
 	}
 	return nil
 }

@@ -117,6 +117,11 @@ func TestDataSurvivesRestart(t *testing.T) {
 	s, err := store.Open(ctx, cfg, slog.Default())
 	require.NoError(t, err)
 	require.True(t, s.Embedded())
+	idx := []mongo.IndexModel{
+		{Keys: bson.D{{Key: "text", Value: 1}}},
+		{Keys: bson.D{{Key: "at", Value: -1}}, Options: options.Index().SetUnique(true)},
+	}
+	require.NoError(t, s.Collection("notes").EnsureIndexes(ctx, idx...))
 	require.NoError(t, s.Collection("notes").Tenant(tenantA).InsertOne(ctx, bson.M{"_id": "n1", "text": "kept"}))
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close(), "Close is idempotent")
@@ -124,6 +129,7 @@ func TestDataSurvivesRestart(t *testing.T) {
 	s, err = store.Open(ctx, cfg, slog.Default())
 	require.NoError(t, err)
 	defer s.Close()
+	require.NoError(t, s.Collection("notes").EnsureIndexes(ctx, idx...), "re-creating several indexes after a restart")
 	var doc struct {
 		Text string `bson:"text"`
 	}

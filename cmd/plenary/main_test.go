@@ -218,3 +218,28 @@ func TestHelpListsEveryFlag(t *testing.T) {
 		require.Contains(t, string(out), f)
 	}
 }
+
+// With Redis and RabbitMQ configured, readiness reports both and they answer.
+func TestServeWithRedisAndRabbitMQ(t *testing.T) {
+	redisURL := envDefault("PLENARY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+	amqpURL := envDefault("PLENARY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+	s := startServe(t, "--data-dir", t.TempDir(), "--redis-url", redisURL, "--amqp-url", amqpURL,
+		"--prefix", "plenarytest-cmd-"+strings.ReplaceAll(t.Name(), "/", "-"))
+	code, body := httpGet(t, s.url+"/readyz", "")
+	require.Equal(t, 200, code, body)
+	var r struct {
+		Checks map[string]string `json:"checks"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &r))
+	for _, c := range []string{"store", "bus", "queue"} {
+		require.Equal(t, "ok", r.Checks[c], "check %s in %s", c, body)
+	}
+	require.NoError(t, s.stop(t))
+}
+
+func envDefault(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

@@ -11,12 +11,14 @@ import (
 	"github.com/plenaryhq/plenary/internal/auth"
 	"github.com/plenaryhq/plenary/internal/bus"
 	"github.com/plenaryhq/plenary/internal/config"
+	"github.com/plenaryhq/plenary/internal/queue"
 	"github.com/plenaryhq/plenary/sfu"
 )
 
 // backbone holds the shared services every role is built on.
 type backbone struct {
 	bus      bus.Bus
+	queue    queue.Queue
 	tenants  *auth.Tenants
 	issuer   *auth.Issuer
 	verifier auth.Verifier
@@ -41,6 +43,21 @@ func (p *platform) wire(ctx context.Context) error {
 		p.bus = bus.NewMemoryBus(bus.MemoryConfig{Prefix: cfg.Prefix}, p.log)
 	}
 	p.addService("bus", p.bus)
+
+	if cfg.AMQPURL != "" {
+		rq, err := queue.NewRabbitQueue(ctx, queue.RabbitConfig{URL: cfg.AMQPURL, Prefix: cfg.Prefix}, p.log)
+		if err != nil {
+			return err
+		}
+		p.queue = rq
+	} else {
+		mq, err := queue.NewMemoryQueue(ctx, p.store, queue.MemoryConfig{}, p.log)
+		if err != nil {
+			return err
+		}
+		p.queue = mq
+	}
+	p.addService("queue", p.queue)
 
 	p.tenants = auth.NewTenants(p.store, auth.WithLogger(p.log))
 	p.issuer = auth.NewIssuer(p.tenants, auth.IssuerOptions{})

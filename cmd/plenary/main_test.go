@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -224,7 +225,7 @@ func TestServeWithRedisAndRabbitMQ(t *testing.T) {
 	redisURL := envDefault("PLENARY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 	amqpURL := envDefault("PLENARY_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 	s := startServe(t, "--data-dir", t.TempDir(), "--redis-url", redisURL, "--amqp-url", amqpURL,
-		"--prefix", "plenarytest-cmd-"+strings.ReplaceAll(t.Name(), "/", "-"))
+		"--prefix", "plenarytest-cmd-"+strconv.FormatInt(time.Now().UnixNano(), 36))
 	code, body := httpGet(t, s.url+"/readyz", "")
 	require.Equal(t, 200, code, body)
 	var r struct {

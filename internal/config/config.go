@@ -171,8 +171,8 @@ func (c *Config) Validate() error {
 	if c.MongoDatabase == "" {
 		bad("--mongo-database must not be empty")
 	}
-	if c.Prefix == "" || strings.ContainsAny(c.Prefix, " :*?#") {
-		bad("--prefix %q: use letters, digits, '-', '_' or '.'", c.Prefix)
+	if !validPrefix(c.Prefix) {
+		bad("--prefix %q: use lower-case letters, digits, '-', '_' or '.' (not first), at most 64", c.Prefix)
 	}
 	if c.Region == "" || strings.ContainsAny(c.Region, " :*?#/") {
 		bad("--region %q: use letters, digits, '-' or '_' (e.g. eu-west)", c.Region)
@@ -249,4 +249,22 @@ func (l *List) UnmarshalYAML(unmarshal func(any) error) error {
 		return err
 	}
 	return l.Set(s)
+}
+
+// validPrefix accepts what both Redis channel names and RabbitMQ queue names
+// carry without escaping.
+func validPrefix(p string) bool {
+	if p == "" || len(p) > 64 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case (c == '-' || c == '_' || c == '.') && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
 }

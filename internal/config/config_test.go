@@ -71,6 +71,7 @@ func TestValidateSaysWhatToChange(t *testing.T) {
 		{[]string{"--drain-timeout", "0s"}, "--drain-timeout"},
 		{[]string{"--public-url", "example"}, "--public-url"},
 		{[]string{"--prefix", "a b"}, "--prefix"},
+		{[]string{"--prefix", "Upper"}, "--prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -1,0 +1,151 @@
+package capture_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/plenaryhq/plenary/internal/tenant"
+	"github.com/plenaryhq/plenary/recorder/capture"
+	"github.com/plenaryhq/plenary/recorder/internal/testmedia"
+	"github.com/plenaryhq/plenary/sfu"
+)
+
+var acme = tenant.MustParse("acme")
+
+func quietLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// loopbackSettings keeps ICE on 127.0.0.1, as every network test does.
+func loopbackSettings() webrtc.SettingEngine {
+	var se webrtc.SettingEngine
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	se.SetICEMulticastDNSMode(0)
+	return se
+}
+
+func newSFU(t testing.TB) *sfu.SFU {
+	t.Helper()
+	s, err := sfu.New(sfu.Config{BindIP: "127.0.0.1", IncludeLoopback: true, TCPPort: -1}, quietLog())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func recorderAPI(t testing.TB) *webrtc.API {
+	t.Helper()
+	api, err := capture.NewAPI(loopbackSettings())
+	require.NoError(t, err)
+	return api
+}
+
+// publisher is a Pion client that sends a real clip into a room, paced in
+// real time, the way a browser would.
+type publisher struct {
+	p     *sfu.Participant
+	pc    *webrtc.PeerConnection
+	video *webrtc.TrackLocalStaticRTP
+	audio *webrtc.TrackLocalStaticRTP
+	mu    sync.Mutex
+	up    chan struct{}
+	once  sync.Once
+}
+
+func publish(t testing.TB, node *sfu.SFU, room sfu.RoomID, id sfu.ParticipantID) *publisher {
+	t.Helper()
+	ctx := context.Background()
+	me := &webrtc.MediaEngine{}
+	require.NoError(t, me.RegisterDefaultCodecs())
+	require.NoError(t, me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio))
+	reg := &interceptor.Registry{}
+	require.NoError(t, webrtc.RegisterDefaultInterceptors(me, reg))
+	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(loopbackSettings()))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	pub := &publisher{pc: pc, up: make(chan struct{})}
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		if s == webrtc.PeerConnectionStateConnected {
+			pub.once.Do(func() { close(pub.up) })
+		}
+	})
+	pub.video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", string(id))
+	require.NoError(t, err)
+	pub.audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", string(id))
+	require.NoError(t, err)
+	for _, tr := range []*webrtc.TrackLocalStaticRTP{pub.video, pub.audio} {
+		sender, err := pc.AddTrack(tr)
+		require.NoError(t, err)
+		go func() { // drain RTCP (PLIs, reports)
+			buf := make([]byte, 1500)
+			for {
+				if _, _, err := sender.Read(buf); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	pub.p, err = node.Join(ctx, acme, room, id, sfu.JoinOptions{})
+	require.NoError(t, err)
+	go func() {
+		for ev := range pub.p.Events() {
+			if ev.Kind == sfu.EventICECandidate && ev.Target == sfu.TargetPublisher {
+				pub.mu.Lock()
+				_ = pc.AddICECandidate(ev.Candidate)
+				pub.mu.Unlock()
+			}
+		}
+	}()
+	offer, err := pc.CreateOffer(nil)
+	require.NoError(t, err)
+	gathered := webrtc.GatheringCompletePromise(pc)
+	require.NoError(t, pc.SetLocalDescription(offer))
+	<-gathered
+	answer, err := pub.p.HandlePublisherOffer(ctx, *pc.LocalDescription())
+	require.NoError(t, err)
+	pub.mu.Lock()
+	require.NoError(t, pc.SetRemoteDescription(answer))
+	pub.mu.Unlock()
+	select {
+	case <-pub.up:
+	case <-time.After(10 * time.Second):
+		t.Fatal("publisher did not connect")
+	}
+	t.Cleanup(pub.close)
+	return pub
+}
+
+// send plays the clip's packets at their due times until it ends or stop
+// is closed.
+func (p *publisher) send(pkts []testmedia.Packet, stop <-chan struct{}) {
+	start := time.Now()
+	for _, pk := range pkts {
+		if d := time.Until(start.Add(pk.At)); d > 0 {
+			select {
+			case <-time.After(d): // pacing real-time media, not synchronisation
+			case <-stop:
+				return
+			}
+		}
+		tr := p.video
+		if pk.Kind == "audio" {
+			tr = p.audio
+		}
+		_ = tr.WriteRTP(pk.RTP)
+	}
+}
+
+func (p *publisher) close() {
+	p.p.Leave()
+	_ = p.pc.Close()
+}

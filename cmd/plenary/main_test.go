@@ -199,6 +199,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"token", "--tenant", "Bad Tenant", "--user", "u"}, 2, "--tenant"},
 		{[]string{"token", "--tenant", "acme", "--user", "u", "--role", "king"}, 2, "--role"},
 		{[]string{"tenant"}, 2, "subcommand"},
+		{[]string{"recorder", "package", "--in", "x"}, 2, "--in and --out"},
+		{[]string{"recorder", "package", "--in", "/nonexistent-recording", "--out", "/tmp/plenary-out-never"}, 1, "nonexistent-recording"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

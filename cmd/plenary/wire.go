@@ -12,6 +12,7 @@ import (
 	"github.com/plenaryhq/plenary/internal/bus"
 	"github.com/plenaryhq/plenary/internal/config"
 	"github.com/plenaryhq/plenary/internal/queue"
+	"github.com/plenaryhq/plenary/recorder/library"
 	"github.com/plenaryhq/plenary/sfu"
 )
 
@@ -24,6 +25,7 @@ type backbone struct {
 	verifier auth.Verifier
 	authMW   func(http.Handler) http.Handler
 	sfu      *sfu.SFU
+	library  *library.Library
 }
 
 // worker is a long-running part of a role; it returns when ctx ends.
@@ -80,7 +82,7 @@ func (p *platform) wire(ctx context.Context) error {
 		p.workers = append(p.workers, node.Run)
 		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
 	}
-	return nil
+	return p.wireRecorder(ctx)
 }
 
 // addService registers a backbone service's optional readiness check and

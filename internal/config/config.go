@@ -89,6 +89,17 @@ type Config struct {
 	// Default: the origin of PublicURL only.
 	AllowedOrigins List `yaml:"allowed_origins"`
 
+	// RecordingsDir holds raw recordings as they are written. Default
+	// DataDir/recordings.
+	RecordingsDir string `yaml:"recordings_dir"`
+	// MediaDir holds packaged HLS media served under /media/. Default
+	// DataDir/media.
+	MediaDir string `yaml:"media_dir"`
+	// MediaSigningKey signs playback URLs (at least 32 bytes; a secret: set
+	// it with PLENARY_MEDIA_SIGNING_KEY and the same on every process).
+	// Default: a random key kept in DataDir/media-signing.key.
+	MediaSigningKey string `yaml:"media_signing_key"`
+
 	// DrainTimeout bounds the graceful drain after SIGTERM. Default 20s.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 	// LogLevel is debug, info, warn or error. Default "info".
@@ -195,6 +206,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" {
 			bad("--allowed-origins: %q is not an origin like https://events.example.org", o)
 		}
+	}
+	if c.MediaSigningKey != "" && len(c.MediaSigningKey) < 32 {
+		bad("--media-signing-key: at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	if c.DrainTimeout <= 0 {
 		bad("--drain-timeout must be positive, e.g. 20s")

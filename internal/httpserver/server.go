@@ -183,3 +183,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"ready": status == http.StatusOK, "checks": result})
 }
+
+// Mux is the server's mux, for components that register their own routes.
+func (s *Server) Mux() *http.ServeMux { return s.mux }

@@ -23,6 +23,8 @@ const (
 	CodeTrackNotFound = 4202 // no such track
 	CodeResumeExpired = 4203 // resume token unknown or past its grace period
 	CodeMediaFailed   = 4204 // media negotiation failed on the server
+	CodeReplaced      = 4205 // the session was resumed on another connection
+	CodeNoParticipant = 4206 // no such participant in the room
 
 	CodeMessageTooLong = 4300 // chat text over the limit
 	CodeSlowMode       = 4301 // slow mode: wait before sending again
@@ -34,6 +36,7 @@ const (
 
 	CodeRateLimited  = 4400 // too many messages; retry later
 	CodeSlowConsumer = 4401 // the connection could not keep up and was closed
+	CodeTimeout      = 4402 // no join or resume within the join timeout
 
 	CodeInternal    = 4500 // unexpected server error
 	CodeUnavailable = 4501 // a backend (Redis, store) is down; retry

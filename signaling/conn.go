@@ -1,0 +1,317 @@
+package signaling
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/plenaryhq/plenary/internal/auth"
+	"github.com/plenaryhq/plenary/internal/protocol"
+)
+
+// Close codes besides the protocol codes (which double as WebSocket close
+// codes in the 4000–4999 application range, RFC 6455 §7.4.2).
+const (
+	closeNormal  = websocket.CloseNormalClosure // 1000: the session ended
+	closeTooBig  = websocket.CloseMessageTooBig // 1009: frame over HardFrameLimit
+	closeTimeout = 2 * time.Second              // wait for the peer's close reply
+	// writeBatch bounds the frames a writer takes from the session at once.
+	writeBatch = 64
+	// maxRateStrikes closes a connection that keeps exceeding its rate limit.
+	maxRateStrikes = 200
+)
+
+// conn is one WebSocket. It has exactly one reader goroutine (which also
+// runs the handlers of the connection's requests, in order) and one writer
+// goroutine; they share done. Writes never block anyone else: frames are
+// queued on the session's outLog and the writer drains it.
+type conn struct {
+	gw     *Gateway
+	ws     *websocket.Conn
+	claims *auth.Claims
+	log    *slog.Logger
+
+	sess     atomic.Pointer[session]
+	settled  atomic.Bool // joined a room or resumed: the join timeout no longer applies
+	notify   chan struct{}
+	done     chan struct{}
+	limiter  *rate.Limiter
+	strikes  int // consecutive rate-limited messages (reader only)
+	timers   []*time.Timer
+	closing  sync.Once
+	finished sync.Once
+}
+
+// newConn wraps an upgraded WebSocket.
+func newConn(gw *Gateway, ws *websocket.Conn, claims *auth.Claims) *conn {
+	return &conn{
+		gw:      gw,
+		ws:      ws,
+		claims:  claims,
+		log:     gw.log.With("tenant", claims.Tenant, "user", claims.Subject, "remote", ws.RemoteAddr().String()),
+		notify:  make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		limiter: rate.NewLimiter(rate.Limit(gw.cfg.RateLimit), gw.cfg.RateBurst),
+	}
+}
+
+// serve runs the connection until it closes: the writer on its own
+// goroutine, the reader (and the handlers of the requests) on the caller's.
+func (c *conn) serve() {
+	cfg := c.gw.cfg
+	c.timers = append(c.timers, time.AfterFunc(cfg.JoinTimeout, func() {
+		if !c.settled.Load() {
+			c.closeAsync(protocol.CodeTimeout, "no join within the join timeout")
+		}
+	}))
+	if !c.claims.ExpiresAt.IsZero() {
+		c.timers = append(c.timers, time.AfterFunc(time.Until(c.claims.ExpiresAt), func() {
+			c.closeAsync(protocol.CodeUnauthorized, "token expired; reconnect with a fresh token and resume")
+		}))
+	}
+	go c.writeLoop()
+	c.readLoop()
+}
+
+// wake tells the writer there is something to send. Nil-safe.
+func (c *conn) wake() {
+	if c == nil {
+		return
+	}
+	select {
+	case c.notify <- struct{}{}:
+	default:
+	}
+}
+
+// closeAsync sends a close frame with code and reason and stops the
+// connection; the reader's exit finishes it. Safe from any goroutine;
+// only the first call counts.
+func (c *conn) closeAsync(code int, reason string) {
+	c.closing.Do(func() {
+		c.log.Debug("closing connection", "code", code, "reason", reason)
+		metricCloses.WithLabelValues(closeLabel(code)).Inc()
+		msg := websocket.FormatCloseMessage(code, reason)
+		_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeTimeout))
+		close(c.done)
+		// The reader returns once the peer answers the close or the deadline hits.
+		_ = c.ws.SetReadDeadline(time.Now().Add(closeTimeout))
+	})
+}
+
+// readLoop reads frames until the connection fails or closes.
+func (c *conn) readLoop() {
+	cfg := c.gw.cfg
+	var byeByClient bool
+	defer func() { c.finish(byeByClient) }()
+	c.ws.SetReadLimit(int64(cfg.HardFrameLimit))
+	_ = c.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+	c.ws.SetPongHandler(func(string) error {
+		return c.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+	})
+	for {
+		mt, r, err := c.ws.NextReader()
+		if err != nil {
+			var ce *websocket.CloseError
+			if errors.As(err, &ce) && ce.Code == websocket.CloseNormalClosure {
+				byeByClient = true
+			}
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.closeAsync(closeTooBig, "frame too large")
+			}
+			return
+		}
+		// After a close frame was sent, nothing more is processed; the loop
+		// only waits for the peer's close reply (or the deadline).
+		select {
+		case <-c.done:
+			return
+		default:
+		}
+		// Any frame proves the peer alive, not just pongs.
+		_ = c.ws.SetReadDeadline(time.Now().Add(cfg.PongTimeout))
+		data, tooBig, err := readFrame(r, cfg.MaxFrame)
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				c.closeAsync(closeTooBig, "frame too large")
+			}
+			return
+		}
+		metricFramesIn.Inc()
+		// The rate limit is checked before decoding, so a flood costs as
+		// little as possible; persistent abuse ends the connection.
+		if !c.limiter.Allow() {
+			c.strikes++
+			if c.strikes >= maxRateStrikes {
+				c.closeAsync(protocol.CodeRateLimited, "rate limit exceeded persistently")
+				return
+			}
+			c.replyError(requestID(data), perr(protocol.CodeRateLimited, "too many messages; slow down"))
+			continue
+		}
+		c.strikes = 0
+		switch {
+		case tooBig:
+			c.replyError("", perr(protocol.CodeFrameTooLarge, "frame exceeds the maximum size"))
+		case mt != websocket.TextMessage:
+			c.replyError("", perr(protocol.CodeMalformed, "only text frames are accepted"))
+		default:
+			c.handleFrame(data)
+		}
+	}
+}
+
+// requestID extracts the id of a frame that is not processed (rate
+// limited), so the client can match the error to its request. Malformed
+// frames yield "".
+func requestID(data []byte) string {
+	var h struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(data, &h) != nil || len(h.ID) > 64 {
+		return ""
+	}
+	return h.ID
+}
+
+// readFrame reads one message of at most limit bytes; a longer message is
+// read to its end and discarded (tooBig), so the connection stays usable.
+func readFrame(r io.Reader, limit int) (data []byte, tooBig bool, err error) {
+	data, err = io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(data) <= limit {
+		return data, false, nil
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return nil, true, err
+	}
+	return nil, true, nil
+}
+
+// handleFrame decodes and dispatches one client frame.
+func (c *conn) handleFrame(data []byte) {
+	e, pe := protocol.Decode(data)
+	if pe != nil {
+		metricErrors.WithLabelValues(codeLabel(pe.Code)).Inc()
+		c.replyError("", pe)
+		return
+	}
+	// The first frame decides: resume an existing session, or start one.
+	if c.sess.Load() == nil {
+		if e.Type == typeResume {
+			c.gw.resume(c, e)
+			return
+		}
+		s := newSession(c.gw, c.claims)
+		s.attach(c)
+		c.sess.Store(s)
+		c.gw.addSession(s)
+	}
+	ctx, cancel := context.WithTimeout(c.gw.ctx, c.gw.cfg.RequestTimeout)
+	defer cancel()
+	c.gw.dispatch(ctx, c, c.sess.Load(), e)
+}
+
+// replyError sends an error frame; before a session exists it opens one so
+// the frame is counted on the outbound stream like every other frame.
+func (c *conn) replyError(re string, pe *protocol.Error) {
+	s := c.sess.Load()
+	if s == nil {
+		s = newSession(c.gw, c.claims)
+		s.attach(c)
+		c.sess.Store(s)
+		c.gw.addSession(s)
+	}
+	s.sendEnvelope(&protocol.Envelope{V: protocol.Version, Re: re, Type: typeError, Error: pe})
+}
+
+// writeLoop sends queued frames and keepalive pings until done.
+func (c *conn) writeLoop() {
+	cfg := c.gw.cfg
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	var batch []frame
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ping.C:
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.WriteTimeout)); err != nil {
+				c.closeAsync(closeNormal, "ping failed")
+				return
+			}
+		case <-c.notify:
+			s := c.sess.Load()
+			if s == nil {
+				continue
+			}
+			// Drain everything queued, a batch at a time, so a burst does not
+			// hold the session lock while writing.
+			for {
+				batch = s.take(c, batch[:0], writeBatch)
+				if len(batch) == 0 {
+					break
+				}
+				if err := c.writeFrames(batch); err != nil {
+					c.log.Debug("write failed", "err", err)
+					c.closeAsync(closeNormal, "write failed")
+					return
+				}
+				clear(batch)
+			}
+		}
+	}
+}
+
+// writeFrames writes a batch of frames, each with its own deadline.
+func (c *conn) writeFrames(batch []frame) error {
+	for _, f := range batch {
+		_ = c.ws.SetWriteDeadline(time.Now().Add(c.gw.cfg.WriteTimeout))
+		var err error
+		if f.pm != nil {
+			err = c.ws.WritePreparedMessage(f.pm)
+		} else {
+			err = c.ws.WriteMessage(websocket.TextMessage, f.b)
+		}
+		if err != nil {
+			return err
+		}
+		metricFramesOut.Inc()
+	}
+	return nil
+}
+
+// finish runs once when the reader exits: it releases the socket and hands
+// the session to its grace period (or ends it when the client said bye).
+func (c *conn) finish(bye bool) {
+	c.finished.Do(func() {
+		c.closeAsync(closeNormal, "")
+		for _, t := range c.timers {
+			t.Stop()
+		}
+		_ = c.ws.Close()
+		c.gw.removeConn(c)
+		if s := c.sess.Load(); s != nil {
+			s.detach(c, bye)
+		}
+	})
+}
+
+// mustJSON marshals values the gateway built itself; they always encode.
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage("{}")
+	}
+	return b
+}

@@ -1,0 +1,77 @@
+// Package signaling is Plenary's WebSocket gateway: one connection per
+// browser tab carries signaling, moderation and the areas other components
+// register (chat, Q&A, polls). docs/protocol.md describes the protocol and
+// docs/protocol/*.json holds the schema of every message type.
+//
+// # Wiring
+//
+//	gw, err := signaling.New(signaling.Config{}, signaling.Deps{
+//		Bus: bus, Verifier: verifier, State: state, Media: signaling.SingleNode{Node: sfunode.New("local", sfu)},
+//		Draining: httpServer.Draining, Log: log,
+//	})
+//	gw.Register("chat.", chatService)  // other areas
+//	gw.AddObserver(chatService)        // replay on join
+//	gw.RegisterRoutes(httpServer)      // GET /v1/ws
+//	httpServer.OnDrain(gw.Drain)
+//	go gw.Run(ctx)                     // presence leases
+//
+// # Connections
+//
+// GET /v1/ws?access_token=JWT is authenticated by auth.Middleware before the
+// upgrade (HTTP 401 otherwise). Each connection has one reader goroutine,
+// which also runs the handlers of its requests in order (per-peer
+// operations are serialised, as in Pion's operations queue), and one writer
+// goroutine; they share a done channel. Limits: frames over MaxFrame are
+// answered with 4004 and skipped, frames over HardFrameLimit close the
+// connection (1009); a token bucket per connection (4400); a connection that
+// neither joins nor resumes within JoinTimeout is closed (4402); the token's
+// expiry closes it (4100, the client reconnects and resumes); pings every
+// PingInterval, closed after PongTimeout of silence; origins checked against
+// AllowedOrigins.
+//
+// # Sessions, sequencing and resume
+//
+// A session is a participant's identity on the gateway (participant ID,
+// rooms, presence, media). Its outbound stream is an ordered log of frames
+// (outLog) that is both the send queue and the replay buffer: the writer
+// drains it, and a connection whose backlog exceeds SendQueue is closed
+// with 4401 (slow consumer) without ever blocking the room. When a
+// connection drops, the session waits ResumeGrace for a resume; its SFU
+// participant stays, and events keep being logged. The client resumes
+// with the number of frames it received; TCP delivered a prefix of the
+// stream, so the count is an exact position and the server continues with
+// the next frame: missed events arrive in order, exactly once, and room
+// events need no per-client sequence number (which is what lets them be
+// shared PreparedMessages).
+//
+// # Rooms and fan-out
+//
+// Every room with local members has one bus subscription per gateway
+// process (tenant channel "room:{room}") and one goroutine that wraps each
+// event in one websocket.PreparedMessage shared by all local members, so
+// an event is encoded and framed once, not once per client. With
+// PresenceBatchMin or more local members, presence events within
+// PresenceWindow are coalesced into one presence.batch frame.
+//
+// # Presence and moderation state across gateways
+//
+// Presence records live in a State (MemoryState in one process,
+// RedisState across processes), which is authoritative for join snapshots
+// and checks (lock, bans, moderation targets); every change is also fanned
+// out as a presence.* event through the bus. Each record has exactly one
+// writer, the gateway owning the session, so updates never conflict; a
+// record carries a lease renewed every HeartbeatInterval, and when a
+// gateway dies, whichever gateway sweeps the expired record first announces
+// presence.leave (reason "timeout"). A moderation command is checked where
+// it arrives (role, target, tenant) and carried out by the gateway owning
+// the target, reached by a control message on the room's channel.
+//
+// # Media
+//
+// The gateway drives the media plane only through NodeSelector, MediaNode
+// and MediaSession (media.go). Each participant has a publisher connection
+// (client offers, media.offer request) and a subscriber connection (server
+// offers, media.offer event, media.answer request), with trickle ICE both
+// ways. A demotion is enforced by replacing the participant's media session
+// (media.reset), which ends its published tracks whatever the client does.
+package signaling

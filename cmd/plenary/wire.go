@@ -82,6 +82,9 @@ func (p *platform) wire(ctx context.Context) error {
 		p.workers = append(p.workers, node.Run)
 		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
 	}
+	if err := p.wireSignaling(ctx); err != nil {
+		return err
+	}
 	return p.wireRecorder(ctx)
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package actions
+
+const raceEnabled = false

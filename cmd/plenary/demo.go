@@ -23,7 +23,13 @@ func (p *platform) demo(ctx context.Context, stdout io.Writer) error {
 	if _, err := p.tenants.EnsureTenant(ctx, demoTenant, "Plenary Demo Convention"); err != nil {
 		return fmt.Errorf("demo tenant: %w", err)
 	}
-	fmt.Fprintln(stdout, "Demo convention links (tokens valid 24h):")
+	sum, err := p.demoSchedule(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Demo convention %q: %d days, %d rooms, %d sessions (%s/v1/conventions/%s)\n",
+		demoConvention, sum.Days, sum.Rooms, sum.Events, p.cfg.BaseURL(), demoConvention)
+	fmt.Fprintln(stdout, "Demo links, one per role (tokens valid 24h):")
 	for _, r := range []auth.Role{auth.RoleAttendee, auth.RoleSpeaker, auth.RoleModerator, auth.RoleOrganizer} {
 		user := "demo-" + r.String()
 		tok, err := p.issuer.Mint(ctx, auth.MintRequest{

@@ -29,6 +29,7 @@ func commands() []command {
 		{"serve", "run the platform (all roles by default)", runServe},
 		{"tenant", "manage tenants: plenary tenant create --id ID --name NAME", runTenant},
 		{"token", "mint a signed JWT for a user of a tenant", runToken},
+		{"schedule", "import/export a convention timetable via a running server", runSchedule},
 		{"recorder", "recorder tools: plenary recorder package --in DIR --out DIR", runRecorder},
 		{"version", "print the version", runVersion},
 	}

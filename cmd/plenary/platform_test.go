@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -74,4 +75,33 @@ func TestServeChatOverGateway(t *testing.T) {
 			t.Fatal("the moderator never received the attendee's chat message")
 		}
 	}
+}
+
+// The demo convention is imported and published; the schedule CLI imports a
+// real file through the running server and exports it again.
+func TestServeScheduleDemoAndCLI(t *testing.T) {
+	s := startServe(t, "--demo", "--data-dir", t.TempDir())
+	tokens := demoLinks(t, s)
+
+	code, body := httpGet(t, s.url+"/v1/conventions/"+demoConvention, tokens["attendee"])
+	require.Equal(t, 200, code, body)
+	require.Contains(t, body, "Plenary Demo Convention")
+
+	file := "../../../shared/testdata/schedules/fosdem-2026.xml"
+	out := cli(t, "schedule", "import", "--url", s.url, "--token", tokens["organizer"], "--convention", "fosdem-2026", file)
+	var sum struct{ Days, Rooms, Events, Created, Updated, Unchanged int }
+	require.NoError(t, json.Unmarshal([]byte(out), &sum), out)
+	require.Equal(t, 2, sum.Days)
+	require.Equal(t, 30, sum.Rooms)
+	require.Equal(t, 883, sum.Events)
+	require.Equal(t, 883, sum.Created)
+
+	ics := cli(t, "schedule", "export", "--url", s.url, "--token", tokens["organizer"], "--convention", "fosdem-2026", "--format", "ics")
+	require.Equal(t, 883, strings.Count(ics, "BEGIN:VEVENT"))
+
+	// An attendee may not import.
+	cmd := exec.Command(binPath, "schedule", "import", "--url", s.url, "--token", tokens["attendee"], "--convention", "x", file)
+	outb, err := cmd.CombinedOutput()
+	require.Error(t, err, "%s", outb)
+	require.NoError(t, s.stop(t))
 }

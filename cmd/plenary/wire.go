@@ -13,19 +13,21 @@ import (
 	"github.com/plenaryhq/plenary/internal/config"
 	"github.com/plenaryhq/plenary/internal/queue"
 	"github.com/plenaryhq/plenary/recorder/library"
+	"github.com/plenaryhq/plenary/scheduler"
 	"github.com/plenaryhq/plenary/sfu"
 )
 
 // backbone holds the shared services every role is built on.
 type backbone struct {
-	bus      bus.Bus
-	queue    queue.Queue
-	tenants  *auth.Tenants
-	issuer   *auth.Issuer
-	verifier auth.Verifier
-	authMW   func(http.Handler) http.Handler
-	sfu      *sfu.SFU
-	library  *library.Library
+	bus       bus.Bus
+	queue     queue.Queue
+	tenants   *auth.Tenants
+	issuer    *auth.Issuer
+	verifier  auth.Verifier
+	authMW    func(http.Handler) http.Handler
+	sfu       *sfu.SFU
+	library   *library.Library
+	scheduler *scheduler.Service
 }
 
 // worker is a long-running part of a role; it returns when ctx ends.
@@ -83,6 +85,9 @@ func (p *platform) wire(ctx context.Context) error {
 		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
 	}
 	if err := p.wireSignaling(ctx); err != nil {
+		return err
+	}
+	if err := p.wireScheduler(ctx); err != nil {
 		return err
 	}
 	return p.wireRecorder(ctx)

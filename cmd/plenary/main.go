@@ -30,6 +30,7 @@ func commands() []command {
 		{"tenant", "manage tenants: plenary tenant create --id ID --name NAME", runTenant},
 		{"token", "mint a signed JWT for a user of a tenant", runToken},
 		{"schedule", "import/export a convention timetable via a running server", runSchedule},
+		{"loadtest", "run a load-test scenario with simulated bots (plenary loadtest merge combines shards)", runLoadtest},
 		{"recorder", "recorder tools: plenary recorder package --in DIR --out DIR", runRecorder},
 		{"version", "print the version", runVersion},
 	}

@@ -69,6 +69,7 @@ func (p *platform) wire(ctx context.Context) error {
 	p.authMW = auth.Middleware(p.verifier, auth.MiddlewareOptions{Log: p.log})
 
 	p.http.Handle("GET /v1/me", p.authMW(http.HandlerFunc(handleMe)))
+	p.http.Handle(auth.TokenRoute, p.authMW(auth.TokenEndpoint(p.issuer)))
 
 	if cfg.HasRole(config.RoleSFU) {
 		bind := net.ParseIP(cfg.SFUBindIP)

@@ -9,24 +9,31 @@ LDFLAGS   := -X main.version=$(VERSION)
 TESTFLAGS ?= -race -count=1 -timeout 20m
 LISTEN    ?= 127.0.0.1:8080
 
-.PHONY: all build run test test-short bench lint fuzz deps clean
+.PHONY: all build web run test test-short bench lint fuzz deps clean
 
 all: build
 
 deps:
 	bash scripts/deps.sh
 
-build:
+## web: build the browser app (embedded into the binary by `build`).
+web:
+	npm ci --prefix web/app --no-audit --no-fund
+	npm run build --prefix web/app
+
+build: web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/plenary
 
 ## run: install what is missing, build, start everything with a demo convention.
-run: build
+run:
 	bash scripts/deps.sh run
+	$(MAKE) build
 	$(BIN) serve --demo --listen $(LISTEN)
 
 ## test: install/start what the tests need, then run every test.
 test:
 	bash scripts/deps.sh
+	$(MAKE) web
 	$(GO) vet ./...
 	CI=$${CI:-true} $(GO) test $(TESTFLAGS) ./...
 

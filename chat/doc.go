@@ -41,4 +41,10 @@
 // docs/decisions.md D1); counts are recomputed from the vote documents, never
 // incremented in place. Moderation settings are cached per process for
 // Config.StateTTL; rate limits and slow mode are enforced per process.
+//
+// # Timetable
+//
+// With Deps.Bus set, the service follows the scheduler's stage_open and
+// qa_close events for the rooms they name and opens or closes their Q&A,
+// once per event across processes (schedule.go).
 package chat

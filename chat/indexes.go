@@ -39,6 +39,7 @@ func (x *indexes) ensure(ctx context.Context, s *Service) error {
 		collQuestions:    {unique("qid"), plain("room", "status")},
 		collPolls:        {unique("pid"), plain("room")},
 		collVotes:        {unique("kind", "target", "user")},
+		collActions:      {unique("id")},
 	}
 	for name, models := range specs {
 		// One model per call: FerretDB 1.24 crashes on a createIndexes call

@@ -43,9 +43,13 @@ var (
 		Namespace: metrics.Namespace, Subsystem: "chat", Name: "publish_errors_total",
 		Help: "Room events stored but not fanned out live (clients recover them on resume).",
 	})
+	scheduleEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "chat", Name: "schedule_events_total",
+		Help: "Scheduler events (stage_open, qa_close) handled, by type and result (applied, unchanged, superseded, duplicate, error).",
+	}, []string{"type", "result"})
 )
 
 func init() {
 	metrics.MustRegister(eventsTotal, requestErrors, replayedEvents, archiveFills,
-		archiveBatchSize, archiveBacklog, archiveLost, publishErrors)
+		archiveBatchSize, archiveBacklog, archiveLost, publishErrors, scheduleEvents)
 }

@@ -34,6 +34,7 @@ func (s *Service) OnJoin(ctx context.Context, c protocol.Conn, room string, sinc
 	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.BackendTimeout)
 	defer cancel()
 	s.registerRoom(k)
+	s.watchSchedule(ctx, k.Tenant)
 	if perr := s.checkBanned(ctx, k, claims.Subject); perr != nil && !perr.Retryable {
 		return nil, perr
 	}

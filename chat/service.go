@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plenaryhq/plenary/internal/bus"
 	"github.com/plenaryhq/plenary/internal/protocol"
 	"github.com/plenaryhq/plenary/internal/store"
 	"github.com/plenaryhq/plenary/internal/tenant"
@@ -27,6 +28,7 @@ const (
 	collQuestions    = "chat_questions"
 	collPolls        = "chat_polls"
 	collVotes        = "chat_votes"
+	collActions      = "chat_actions"
 )
 
 // Deps are the collaborators of a Service.
@@ -40,6 +42,10 @@ type Deps struct {
 	// Publisher fans room events out to every connection in the room, on
 	// every gateway process (required).
 	Publisher protocol.RoomPublisher
+	// Bus, when set, carries the scheduler's events: the service then opens
+	// and closes rooms' Q&A with the timetable (schedule.go). Nil disables
+	// that.
+	Bus bus.Bus
 	// Log is the service's logger; nil means slog.Default().
 	Log *slog.Logger
 }
@@ -53,6 +59,7 @@ type Service struct {
 	st   *store.Store
 	hist History
 	pub  protocol.RoomPublisher
+	bus  bus.Bus
 	log  *slog.Logger
 	now  func() time.Time
 
@@ -62,7 +69,8 @@ type Service struct {
 	slow  *slowMode
 	state *stateCache
 
-	idx indexes
+	idx   indexes
+	sched schedules
 
 	mu      sync.Mutex
 	lastSeq map[RoomKey]uint64 // highest sequence this process appended, per room
@@ -103,6 +111,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		st:      deps.Store,
 		hist:    deps.History,
 		pub:     deps.Publisher,
+		bus:     deps.Bus,
 		log:     log,
 		now:     time.Now,
 		rate:    newLimiter(cfg.RatePerSecond, cfg.RateBurst),
@@ -111,6 +120,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		rooms:   make(map[RoomKey]bool),
 		closed:  make(chan struct{}),
 	}
+	s.sched.watches = make(map[tenant.ID]*scheduleWatch)
 	s.state = newStateCache(s)
 	s.arch = newArchive(deps.Store.Collection(collEvents), cfg, log)
 	s.agg = newCoalescer(cfg.AggregateInterval, cfg.BackendTimeout, log)
@@ -127,6 +137,7 @@ func (s *Service) Close() error {
 		close(s.closed) // under mu: no registration starts after this
 		s.mu.Unlock()
 		s.bg.Wait()
+		s.closeSchedules()
 		s.arch.close()
 	})
 	return nil

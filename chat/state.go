@@ -25,6 +25,10 @@ type roomDoc struct {
 	SlowMode      int    `bson:"slow_mode,omitempty"`
 	Premoderation bool   `bson:"premoderation,omitempty"`
 	QAClosed      bool   `bson:"qa_closed,omitempty"`
+	// CurrentSession is the schedule session whose stage the scheduler
+	// opened last (schedule.go); a later session's qa_close leaves the
+	// room's Q&A alone.
+	CurrentSession string `bson:"current_session,omitempty"`
 }
 
 // restrictionDoc is a silence or ban in chat_restrictions; Room "" means

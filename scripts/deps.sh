@@ -4,7 +4,7 @@
 # Idempotent: quick when everything is already there.
 #
 #   scripts/deps.sh           everything (make test)
-#   scripts/deps.sh run       only what `make run` needs (nothing beyond Go today)
+#   scripts/deps.sh run       only what `make run` needs (node/npm for the web app, ffmpeg)
 set -euo pipefail
 
 mode=${1:-test}
@@ -31,7 +31,8 @@ declare -A pkgs=(
 	[npm]=npm
 )
 if [ "$mode" = run ]; then
-	pkgs=()
+	# make run builds the web app with npm and records with ffmpeg.
+	pkgs=([node]=nodejs [npm]=npm [ffmpeg]=ffmpeg)
 fi
 
 missing=()

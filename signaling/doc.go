@@ -66,6 +66,16 @@
 // it arrives (role, target, tenant) and carried out by the gateway owning
 // the target, reached by a control message on the room's channel.
 //
+// # Scheduler events
+//
+// The scheduler's reminders and stage openings reach clients through the
+// gateway (schedule.go): while a user has sessions here, one subscription
+// to the user's channel forwards schedule.reminder to each of them; while a
+// tenant has rooms here, one subscription to its "scheduler:actions"
+// channel delivers schedule.stage_open to the members of the room it names,
+// as a room event. Only those types are forwarded. ScheduleFeeds reports
+// the subscriptions held.
+//
 // # Media
 //
 // The gateway drives the media plane only through NodeSelector, MediaNode

@@ -31,6 +31,11 @@ type Gateway struct {
 	state    State
 	ownState bool
 	hub      *hub
+	// users and tenants are the scheduler feeds (schedule.go): one bus
+	// subscription per user with sessions here, one per tenant with rooms
+	// here.
+	users    *feedSet[userKey]
+	tenants  *feedSet[tenant.ID]
 	upgrader websocket.Upgrader
 	authMW   func(http.Handler) http.Handler
 
@@ -90,6 +95,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub = newHub(g)
+	g.users = newFeedSet(g, "user", g.onUserEvent)
+	g.tenants = newFeedSet(g, "tenant", g.onTenantEvent)
 	g.sessionRoutes = g.sessionHandlers()
 	g.roomRoutes = g.roomHandlers()
 	g.upgrader = websocket.Upgrader{
@@ -333,6 +340,8 @@ func (g *Gateway) Close() error {
 		g.mu.Unlock()
 		g.cancel()
 		g.hub.close()
+		g.users.close()
+		g.tenants.close()
 		if errors.Is(err, context.DeadlineExceeded) {
 			g.log.Warn("closed with connections still open", "err", err)
 		}

@@ -132,7 +132,28 @@ func (h *hub) release(r *localRoom) {
 		if r.sub != nil {
 			_ = r.sub.Close() // ends the fan-out loop, which stops the worker
 		}
+		h.gw.tenants.leave(r.key.t, r)
 	}
+}
+
+// lookup returns the room (t, room) when it has local members and its
+// subscription is up, else nil.
+func (h *hub) lookup(t tenant.ID, room string) *localRoom {
+	h.mu.Lock()
+	r := h.rooms[roomKey{t, room}]
+	h.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	select {
+	case <-r.ready:
+	default:
+		return nil
+	}
+	if r.err != nil {
+		return nil
+	}
+	return r
 }
 
 // subscribe opens the room's bus subscription and starts its goroutines.
@@ -147,6 +168,9 @@ func (r *localRoom) subscribe() {
 	}
 	r.sub = sub
 	metricRooms.Inc()
+	// The tenant's scheduler events (stage_open) are subscribed before the
+	// first join completes, like the room itself.
+	r.h.gw.watchTenant(ctx, r)
 	go r.controlLoop()
 	go r.fanoutLoop()
 	close(r.ready)

@@ -64,6 +64,9 @@ func (g *Gateway) handleJoin(ctx context.Context, c *conn, s *session, e *protoc
 		return nil, perr(protocol.CodeRoomLocked, "the room is locked")
 	}
 
+	// The user's reminders follow the session from its first join on.
+	g.watchUser(ctx, s)
+
 	// Subscribe (once per gateway) before registering the member, so no
 	// event published after the snapshot below can be missed; events that
 	// arrive before the reply is queued are held in m.pending.

@@ -64,6 +64,14 @@ var (
 		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "resumes_total",
 		Help: "Resume attempts by result (ok, expired, gap, invalid).",
 	}, []string{"result"})
+	metricFeeds = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "scheduler_feeds",
+		Help: "Bus subscriptions to scheduler events, by kind (user: one per user with sessions here; tenant: one per tenant with rooms here).",
+	}, []string{"kind"})
+	metricScheduleEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "schedule_events_total",
+		Help: "Scheduler events delivered to local sessions, by type.",
+	}, []string{"type"})
 	metricJoinSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "join_seconds",
 		Help:    "Time to serve a join request.",
@@ -74,7 +82,7 @@ var (
 func init() {
 	metrics.MustRegister(metricConnections, metricSessions, metricSessionsInGrace, metricMembers, metricRooms,
 		metricFramesIn, metricFramesOut, metricFanout, metricRequests, metricErrors, metricCloses,
-		metricSlowConsumers, metricResumes, metricJoinSeconds)
+		metricSlowConsumers, metricResumes, metricJoinSeconds, metricFeeds, metricScheduleEvents)
 }
 
 // knownTypes are the built-in types counted by name.

@@ -36,6 +36,9 @@ type session struct {
 	inGrace bool
 	ended   bool
 	broken  bool // a frame was lost; the session can no longer be resumed
+	// watching: the session shares its user's channel subscription
+	// (reminders, schedule.go); set on the first join.
+	watching bool
 }
 
 var _ protocol.Conn = (*session)(nil)
@@ -285,6 +288,7 @@ func (s *session) end(reason, leave string) {
 	for _, m := range rooms {
 		s.gw.leaveRoom(m, leave)
 	}
+	s.gw.unwatchUser(s)
 	if c != nil {
 		c.closeAsync(1000, reason)
 	}

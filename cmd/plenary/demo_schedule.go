@@ -10,8 +10,9 @@ import (
 // demoConvention is the slug of the convention `serve --demo` creates.
 const demoConvention = "demo-con"
 
-// demoRoom is one room of the demo timetable: its slug is the live room ID
-// the printed links open.
+// demoRoom is one room of the demo timetable. Its slug is also its GUID,
+// which the scheduler uses as the live room ID (a GUID that is a valid room
+// name is taken as is), so the printed links open the room of the timetable.
 type demoRoom struct{ name, slug string }
 
 var demoRooms = []demoRoom{{"Main Stage", demoStage}, {"Workshop Room", "workshop-room"}}
@@ -26,7 +27,7 @@ var demoTalks = []struct{ title, track, speaker string }{
 }
 
 // demoScheduleXML renders the demo timetable as a frab schedule.xml around
-// now: two days in UTC, sessions every hour in both rooms, the first one
+// now: two days in UTC, back-to-back hour-long sessions in both rooms, so one is always live, the first one
 // running at the moment of the import. Importing it through the real
 // importer keeps the demo on the production path; the GUIDs are stable, so a
 // restart updates the times instead of duplicating sessions.
@@ -56,10 +57,10 @@ func demoScheduleXML(now time.Time) []byte {
 		fmt.Fprintf(&b, "  <day index=\"%d\" date=\"%s\" start=\"%s\" end=\"%s\">\n", d+1,
 			start.Format(time.DateOnly), start.Format(time.RFC3339), end.Format(time.RFC3339))
 		for ri, r := range demoRooms {
-			fmt.Fprintf(&b, "    <room name=\"%s\" slug=\"%s\">\n", r.name, r.slug)
+			fmt.Fprintf(&b, "    <room name=\"%s\" slug=\"%s\" guid=\"%s\">\n", r.name, r.slug, r.slug)
 			for h := 0; h < 6; h++ {
 				at := first.Add(time.Duration(d*24+h*(ri+1)) * time.Hour)
-				if at.Before(start) || !at.Add(45*time.Minute).Before(end) {
+				if at.Before(start) || !at.Add(time.Hour).Before(end) {
 					continue
 				}
 				talk := demoTalks[(h+ri+d)%len(demoTalks)]
@@ -68,7 +69,7 @@ func demoScheduleXML(now time.Time) []byte {
 				fmt.Fprintf(&b, `      <event guid="%s" id="%d">
         <date>%s</date>
         <start>%s</start>
-        <duration>00:45</duration>
+        <duration>01:00</duration>
         <room>%s</room>
         <slug>demo-%d</slug>
         <title>%s</title>

@@ -15,6 +15,7 @@ import (
 	"github.com/plenaryhq/plenary/recorder/library"
 	"github.com/plenaryhq/plenary/scheduler"
 	"github.com/plenaryhq/plenary/sfu"
+	"github.com/plenaryhq/plenary/web"
 )
 
 // backbone holds the shared services every role is built on.
@@ -90,6 +91,16 @@ func (p *platform) wire(ctx context.Context) error {
 	}
 	if err := p.wireScheduler(ctx); err != nil {
 		return err
+	}
+	if cfg.HasRole(config.RoleWeb) {
+		// The app answers every path no API claims ("/", not "GET /",
+		// which would conflict with "/media/"); /t/{tenant}/live/{room}
+		// links open its stage page.
+		p.http.Handle("/", web.Handler())
+		if err := web.RegisterAPI(p.http, web.APIDeps{Authn: p.authMW, Minter: p.issuer,
+			Queue: p.queue, BaseURL: cfg.BaseURL(), Log: p.log}); err != nil {
+			return err
+		}
 	}
 	return p.wireRecorder(ctx)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/plenaryhq/plenary/internal/config"
 	"github.com/plenaryhq/plenary/signaling"
 	"github.com/plenaryhq/plenary/signaling/sfunode"
-	"github.com/plenaryhq/plenary/web/live"
 )
 
 // wireSignaling composes the WebSocket gateway (signaling role), the chat
@@ -43,7 +42,6 @@ func (p *platform) wireSignaling(ctx context.Context) error {
 		return err
 	}
 	gw.RegisterRoutes(p.http)
-	live.Register(p.http, live.Options{})
 	p.http.OnDrain(gw.Drain)
 	p.workers = append(p.workers, gw.Run)
 	p.closers = append(p.closers, gw.Close)
@@ -60,7 +58,7 @@ func (p *platform) wireSignaling(ctx context.Context) error {
 		hist = rh
 		p.addService("chat-history", rh)
 	}
-	svc, err := chat.New(chat.Config{}, chat.Deps{Store: p.store, History: hist, Publisher: gw, Log: p.log})
+	svc, err := chat.New(chat.Config{}, chat.Deps{Store: p.store, History: hist, Publisher: gw, Bus: p.bus, Log: p.log})
 	if err != nil {
 		return err
 	}

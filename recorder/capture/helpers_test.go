@@ -118,7 +118,7 @@ func publish(t testing.TB, node *sfu.SFU, room sfu.RoomID, id sfu.ParticipantID)
 	pub.mu.Unlock()
 	select {
 	case <-pub.up:
-	case <-time.After(10 * time.Second):
+	case <-time.After(30 * time.Second): // generous: the race detector on a loaded machine
 		t.Fatal("publisher did not connect")
 	}
 	t.Cleanup(pub.close)

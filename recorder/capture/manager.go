@@ -2,10 +2,10 @@ package capture
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -19,30 +19,6 @@ import (
 	"github.com/plenaryhq/plenary/recorder/vodjob"
 	"github.com/plenaryhq/plenary/sfu"
 )
-
-// CommandQueue is the queue the scheduler's timed actions and moderators'
-// start/stop commands are published to.
-const CommandQueue = "recorder.commands"
-
-// Command kinds (queue.Job.Kind).
-const (
-	KindStart = "start"
-	KindStop  = "stop"
-)
-
-// Command is the payload of a recording command job.
-type Command struct {
-	// Room is the SFU room; required for start, and for a stop that does
-	// not name the recording.
-	Room string `json:"room,omitempty"`
-	// Recording is the recording ID. Default at start: Session (or Room)
-	// plus the start time, e.g. "guid-20250301T100000Z".
-	Recording string `json:"recording,omitempty"`
-	// Session, Title and Track describe the schedule session recorded.
-	Session string `json:"session,omitempty"`
-	Title   string `json:"title,omitempty"`
-	Track   string `json:"track,omitempty"`
-}
 
 // Catalog registers recordings in the library; *library.Library
 // implements it.
@@ -81,10 +57,11 @@ type Manager struct {
 }
 
 type managed struct {
-	t    tenant.ID
-	id   string
-	room string
-	s    *Session
+	t       tenant.ID
+	id      string
+	room    string
+	session string
+	s       *Session
 }
 
 // NewManager returns a manager; Run consumes commands.
@@ -108,15 +85,6 @@ func NewManager(node Node, q queue.Queue, cat Catalog, cfg ManagerConfig, log *s
 	return &Manager{node: node, q: q, cat: cat, cfg: cfg, log: log.With("component", "recorder"), sessions: map[string]*managed{}}, nil
 }
 
-// Publish queues a command for whichever recorder consumes CommandQueue.
-func Publish(ctx context.Context, q queue.Queue, t tenant.ID, kind string, c Command) (string, error) {
-	b, err := json.Marshal(c)
-	if err != nil {
-		return "", fmt.Errorf("capture: %w", err)
-	}
-	return q.Publish(ctx, queue.Job{Queue: CommandQueue, Tenant: t, Kind: kind, Payload: b})
-}
-
 // Run consumes recording commands until ctx ends, then stops every
 // session (each is packaged as usual).
 func (m *Manager) Run(ctx context.Context) error {
@@ -125,43 +93,23 @@ func (m *Manager) Run(ctx context.Context) error {
 	return err
 }
 
-// Handle executes one command job.
-func (m *Manager) Handle(ctx context.Context, job queue.Job) error {
-	var c Command
-	if err := json.Unmarshal(job.Payload, &c); err != nil {
-		return queue.Permanent(fmt.Errorf("capture: command %s: %w", job.ID, err))
-	}
-	switch job.Kind {
-	case KindStart:
-		_, err := m.Start(ctx, job.Tenant, c)
-		return err
-	case KindStop:
-		err := m.Stop(ctx, job.Tenant, c)
-		if errors.Is(err, library.ErrNotFound) {
-			return queue.Permanent(err) // nothing to stop: do not retry
-		}
-		return err
-	}
-	return queue.Permanent(fmt.Errorf("capture: unknown command kind %q", job.Kind))
-}
-
 // Start begins recording c.Room. Starting a recording that is already
-// running returns it.
+// running returns it; starting one whose directory already holds a
+// recording (a repeat of a command that was carried out) returns an error
+// wrapping ErrDuplicate. The recording ID defaults to one derived from
+// c.Key (see Command), else to the session (or room) and the start time.
 func (m *Manager) Start(ctx context.Context, t tenant.ID, c Command) (*Session, error) {
 	if c.Room == "" {
 		return nil, queue.Permanent(errors.New("capture: start without a room"))
 	}
 	if c.Recording == "" {
-		base := c.Session
-		if base == "" {
-			base = c.Room
-		}
-		c.Recording = base + "-" + time.Now().UTC().Format("20060102T150405Z")
+		c.Recording = defaultRecordingID(c, time.Now())
 	}
 	if err := recorder.ValidID(c.Recording); err != nil {
 		return nil, queue.Permanent(err)
 	}
 	key := string(t) + "/" + c.Recording
+	dir := filepath.Join(m.cfg.RecordingsDir, string(t), c.Recording)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -170,6 +118,9 @@ func (m *Manager) Start(ctx context.Context, t tenant.ID, c Command) (*Session, 
 	if cur := m.sessions[key]; cur != nil {
 		return cur.s, nil
 	}
+	if _, err := os.Stat(filepath.Join(dir, recorder.ManifestFile)); err == nil {
+		return nil, fmt.Errorf("%w: recording %s exists", ErrDuplicate, c.Recording)
+	}
 	if m.cat != nil {
 		if err := m.cat.AddRecording(ctx, t, library.Recording{ID: c.Recording, Session: c.Session, Room: c.Room,
 			Title: c.Title, Track: c.Track, Status: library.StatusRecording}); err != nil {
@@ -177,17 +128,18 @@ func (m *Manager) Start(ctx context.Context, t tenant.ID, c Command) (*Session, 
 		}
 	}
 	s, err := Start(ctx, m.node, t, Options{
-		Room: sfu.RoomID(c.Room), Dir: filepath.Join(m.cfg.RecordingsDir, string(t), c.Recording), API: m.cfg.API, Log: m.log,
+		Room: sfu.RoomID(c.Room), Dir: dir, API: m.cfg.API, Log: m.log,
 		Info: recorder.Info{ID: c.Recording, Session: c.Session, Title: c.Title},
 	})
 	if err != nil {
 		return nil, err
 	}
-	mg := &managed{t: t, id: c.Recording, room: c.Room, s: s}
+	mg := &managed{t: t, id: c.Recording, room: c.Room, session: c.Session, s: s}
 	m.sessions[key] = mg
 	m.wg.Add(1)
 	go m.watch(mg)
-	m.log.Info("recording started", "tenant", t, "room", c.Room, "recording", c.Recording)
+	m.log.Info("recording started", "tenant", t, "room", c.Room, "recording", c.Recording,
+		"session", c.Session, "license", c.License)
 	return s, nil
 }
 
@@ -213,21 +165,41 @@ func (m *Manager) watch(mg *managed) {
 	}
 }
 
-// Stop ends the recording c.Recording, or the one running in c.Room.
+// Stop ends the running recordings c names: the recording c.Recording;
+// else every recording of the schedule session c.Session; else every
+// recording in c.Room. A session-scoped stop never touches another
+// session's recording in the same room (back-to-back sessions overlap: the
+// next one starts recording before the previous one stops). Nothing
+// running is an error wrapping library.ErrNotFound.
 func (m *Manager) Stop(_ context.Context, t tenant.ID, c Command) error {
 	m.mu.Lock()
-	var mg *managed
+	var found []*managed
 	for _, cur := range m.sessions {
-		if cur.t == t && ((c.Recording != "" && cur.id == c.Recording) || (c.Recording == "" && c.Room != "" && cur.room == c.Room)) {
-			mg = cur
-			break
+		if cur.t != t {
+			continue
+		}
+		var ok bool
+		switch {
+		case c.Recording != "":
+			ok = cur.id == c.Recording
+		case c.Session != "":
+			ok = cur.session == c.Session
+		case c.Room != "":
+			ok = cur.room == c.Room
+		}
+		if ok {
+			found = append(found, cur)
 		}
 	}
 	m.mu.Unlock()
-	if mg == nil {
-		return fmt.Errorf("%w: no running recording %q in room %q", library.ErrNotFound, c.Recording, c.Room)
+	if len(found) == 0 {
+		return fmt.Errorf("%w: no running recording %q of session %q in room %q", library.ErrNotFound, c.Recording, c.Session, c.Room)
 	}
-	return mg.s.Stop()
+	var errs []error
+	for _, mg := range found {
+		errs = append(errs, mg.s.Stop())
+	}
+	return errors.Join(errs...)
 }
 
 // StopAll stops every session, refuses new ones, and waits until their

@@ -11,4 +11,11 @@ var sessionsActive = prometheus.NewGauge(prometheus.GaugeOpts{
 	Help: "Rooms being recorded by this process.",
 })
 
-func init() { metrics.MustRegister(sessionsActive) }
+// commandsTotal counts recorder commands by kind (start, stop, unknown) and
+// result (started, stopped, duplicate, nothing, invalid, error).
+var commandsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Namespace: metrics.Namespace, Subsystem: "recorder", Name: "commands_total",
+	Help: "Recorder commands handled, by kind and result.",
+}, []string{"kind", "result"})
+
+func init() { metrics.MustRegister(sessionsActive, commandsTotal) }

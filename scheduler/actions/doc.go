@@ -42,10 +42,15 @@
 //     connections.
 //   - stage.open and qa.close: envelopes "schedule.stage_open" and
 //     "schedule.qa_close" on the tenant channel "scheduler:actions".
-//   - recording.start and recording.stop: RecorderJob payloads of kind
-//     "recorder.start" / "recorder.stop" on the queue "recorder.jobs",
-//     published with the action key as idempotency key. Sessions with
-//     RecordingOptOut plan no recording actions.
+//   - recording.start and recording.stop: the recorder's commands "start"
+//     and "stop" (RecorderJob payloads) on its queue "recorder.commands",
+//     published with the action key as idempotency key and naming the
+//     session's live room (catalog.RoomID). Sessions with RecordingOptOut
+//     plan no recording actions.
+//
+// Events and jobs name the session's room by its live room ID (room_id):
+// the gateway delivers stage_open to that room's members, chat closes that
+// room's Q&A, the recorder records that SFU room.
 //
 // # Clocks
 //

@@ -15,12 +15,15 @@ const (
 	// ActionsQueue carries the planned actions (ActionJob payloads; Job.Kind
 	// is the action's Kind string).
 	ActionsQueue = "scheduler.actions"
-	// RecorderQueue carries RecorderJob payloads for the recorder.
-	RecorderQueue = "recorder.jobs"
-	// RecorderStart and RecorderStop are the Job.Kind values on
-	// RecorderQueue.
-	RecorderStart = "recorder.start"
-	RecorderStop  = "recorder.stop"
+	// RecorderQueue is the recorder's command queue; the scheduler publishes
+	// RecorderJob payloads on it. The recorder (recorder/capture) consumes
+	// it under the name CommandQueue: the contract is the JSON documented
+	// in docs/recording.md ("Recorder commands"), not a shared Go type.
+	RecorderQueue = "recorder.commands"
+	// RecorderStart and RecorderStop are the Job.Kind values of the
+	// recorder's start and stop commands.
+	RecorderStart = "start"
+	RecorderStop  = "stop"
 )
 
 // Bus channel names (inside the tenant's scope) and envelope types.
@@ -56,37 +59,50 @@ type ActionJob struct {
 	Term int64 `json:"term"`
 }
 
-// SessionRef describes a session in events and recorder jobs.
+// SessionRef describes a session in events.
 type SessionRef struct {
-	Convention string    `json:"convention"`
-	GUID       string    `json:"guid"`
-	Title      string    `json:"title"`
-	Room       string    `json:"room"`
-	RoomGUID   string    `json:"room_guid,omitempty"`
-	Track      string    `json:"track,omitempty"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
+	Convention string `json:"convention"`
+	GUID       string `json:"guid"`
+	Title      string `json:"title"`
+	// Room is the room's display name; RoomID its live room ID
+	// (catalog.RoomID): the room the gateway and the SFU know, the {room}
+	// of the live page.
+	Room     string    `json:"room"`
+	RoomID   string    `json:"room_id"`
+	RoomGUID string    `json:"room_guid,omitempty"`
+	Track    string    `json:"track,omitempty"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
 }
 
-func sessionRef(slug string, s *schedule.Session, room schedule.Room) SessionRef {
+func sessionRef(slug string, s *schedule.Session, room schedule.Room, roomID string) SessionRef {
 	return SessionRef{
-		Convention: slug, GUID: s.GUID, Title: s.Title, Room: s.Room, RoomGUID: room.GUID,
+		Convention: slug, GUID: s.GUID, Title: s.Title, Room: s.Room, RoomID: roomID, RoomGUID: room.GUID,
 		Track: s.Track, Start: s.Start.UTC(), End: s.End().UTC(),
 	}
 }
 
-// RecorderJob is the payload of recorder.start and recorder.stop jobs. The
-// job's IdempotencyKey is ActionKey, so a repeat (after a scheduler crash)
-// has the same Job.ID and the recorder drops it.
+// RecorderJob is the payload of the start and stop commands the scheduler
+// publishes on RecorderQueue, with Job.IdempotencyKey = Key. Its fields are
+// those of the recorder's command (docs/recording.md) that the scheduler
+// fills; the recorder derives the recording ID from Key, so a repeated start
+// (a redelivery, or a repeat after a scheduler crash) never starts a second
+// recording, and a stop ends the running recording of Session.
 type RecorderJob struct {
 	// V is the payload version, 1.
 	V int `json:"v"`
-	// Session is the session to record; Room/RoomGUID name its stage.
-	Session SessionRef `json:"session"`
+	// Room is the live room ID of the session's room (catalog.RoomID).
+	Room string `json:"room"`
+	// Session is the session guid; Convention its convention's slug.
+	Session    string `json:"session"`
+	Convention string `json:"convention"`
+	// Title and Track describe the session for the library.
+	Title string `json:"title,omitempty"`
+	Track string `json:"track,omitempty"`
 	// License is the session's recording license, if any.
 	License string `json:"license,omitempty"`
-	// ActionKey is the scheduler action that sent the job.
-	ActionKey string `json:"action_key"`
+	// Key is the scheduler action that sent the job (its idempotency key).
+	Key string `json:"key"`
 }
 
 // ReminderEvent is the data of a "schedule.reminder" envelope.

@@ -105,7 +105,8 @@ func (w *worker) fire(ctx context.Context, t tenant.ID, kind Kind, p ActionJob) 
 // effect performs the action.
 func (w *worker) effect(ctx context.Context, t tenant.ID, tt *catalog.Timetable, s *schedule.Session, kind Kind, p ActionJob) error {
 	room, _ := tt.Room(s.Room)
-	ref := sessionRef(p.Convention, s, room)
+	roomID, _ := tt.RoomID(s.Room)
+	ref := sessionRef(p.Convention, s, room, roomID)
 	switch kind {
 	case KindReminder:
 		return w.remind(ctx, t, ref, p)
@@ -118,7 +119,10 @@ func (w *worker) effect(ctx context.Context, t tenant.ID, tt *catalog.Timetable,
 		if kind == KindRecordingStop {
 			jobKind = RecorderStop
 		}
-		payload, err := json.Marshal(RecorderJob{V: 1, Session: ref, License: s.RecordingLicense, ActionKey: p.Key})
+		payload, err := json.Marshal(RecorderJob{
+			V: 1, Room: roomID, Session: s.GUID, Convention: p.Convention, Title: s.Title, Track: s.Track,
+			License: s.RecordingLicense, Key: p.Key,
+		})
 		if err != nil {
 			return err
 		}

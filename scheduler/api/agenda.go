@@ -30,7 +30,7 @@ func (h *Handler) getAgenda(w http.ResponseWriter, r *http.Request, c *auth.Clai
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, sessionList{Sessions: sessionsOut(ss, location(tt)), Total: len(ss)})
+	writeJSON(w, http.StatusOK, sessionList{Sessions: sessionsOut(tt, ss, location(tt)), Total: len(ss)})
 	return nil
 }
 

@@ -206,8 +206,12 @@ type Session struct {
 	DurationMinutes int `json:"duration_minutes"`
 	// Day is the convention day the file put the session in (a 01:00
 	// session may belong to the previous day), 0 if none.
-	Day     int             `json:"day"`
-	Room    string          `json:"room"`
+	Day  int    `json:"day"`
+	Room string `json:"room"`
+	// RoomID is the live room ID of the session's room (catalog.RoomID):
+	// the {room} of the live page /t/{tenant}/live/{room} and the room the
+	// gateway joins and the recorder records.
+	RoomID  string          `json:"room_id"`
 	Track   string          `json:"track,omitempty"`
 	Persons []Person        `json:"persons"`
 	Links   []schedule.Link `json:"links,omitempty"`
@@ -219,11 +223,13 @@ type Session struct {
 	URL      string `json:"url,omitempty"`
 }
 
-func sessionOut(s *schedule.Session, loc *time.Location) Session {
+// sessionOut shows s, a session of tt, with times in loc.
+func sessionOut(tt *catalog.Timetable, s *schedule.Session, loc *time.Location) Session {
+	roomID, _ := tt.RoomID(s.Room)
 	out := Session{
 		GUID: s.GUID, Title: s.Title, Subtitle: s.Subtitle, Abstract: s.Abstract, Description: s.Description,
 		Type: s.Type, Language: s.Language, Start: in(s.Start, loc), End: in(s.End(), loc),
-		DurationMinutes: int(s.Duration / time.Minute), Day: s.Day, Room: s.Room, Track: s.Track,
+		DurationMinutes: int(s.Duration / time.Minute), Day: s.Day, Room: s.Room, RoomID: roomID, Track: s.Track,
 		Persons: make([]Person, len(s.Persons)), Links: s.Links, RecordingOptOut: s.RecordingOptOut,
 		RecordingLicense: s.RecordingLicense, SourceID: s.ID, URL: s.URL,
 	}
@@ -233,10 +239,10 @@ func sessionOut(s *schedule.Session, loc *time.Location) Session {
 	return out
 }
 
-func sessionsOut(ss []*schedule.Session, loc *time.Location) []Session {
+func sessionsOut(tt *catalog.Timetable, ss []*schedule.Session, loc *time.Location) []Session {
 	out := make([]Session, len(ss))
 	for i, s := range ss {
-		out[i] = sessionOut(s, loc)
+		out[i] = sessionOut(tt, s, loc)
 	}
 	return out
 }
@@ -329,10 +335,29 @@ type ImportSummary struct {
 	Conflicts []schedule.Conflict `json:"conflicts"`
 }
 
+// Room is a room as the API shows it: the schedule's room and its live
+// room ID.
+type Room struct {
+	schedule.Room
+	// RoomID is the live room ID (catalog.RoomID): the {room} of the live
+	// page /t/{tenant}/live/{room}, the room the gateway joins, the SFU
+	// room and what the recorder records. Read-only: derived from the GUID.
+	RoomID string `json:"room_id"`
+}
+
+// roomOut shows r, a room of tt.
+func roomOut(tt *catalog.Timetable, r schedule.Room) Room {
+	id, ok := tt.RoomID(r.Name)
+	if !ok {
+		id = catalog.RoomID(r)
+	}
+	return Room{Room: r, RoomID: id}
+}
+
 // NowNextRoom is one room's current and next session.
 type NowNextRoom struct {
 	// Room is the room.
-	Room schedule.Room `json:"room"`
+	Room Room `json:"room"`
 	// Now is the session running at the instant asked about, or null.
 	Now *Session `json:"now"`
 	// Next is the first session starting after it, or null.

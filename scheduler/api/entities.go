@@ -60,7 +60,7 @@ func newUUID() string {
 
 // roomList is the body of GET .../rooms.
 type roomList struct {
-	Rooms []schedule.Room `json:"rooms"`
+	Rooms []Room `json:"rooms"`
 }
 
 // listRooms answers GET .../rooms in display order.
@@ -69,7 +69,12 @@ func (h *Handler) listRooms(w http.ResponseWriter, r *http.Request, c *auth.Clai
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, roomList{Rooms: nonNil(tt.Schedule().Rooms)})
+	rooms := tt.Schedule().Rooms
+	out := roomList{Rooms: make([]Room, len(rooms))}
+	for i, rm := range rooms {
+		out.Rooms[i] = roomOut(tt, rm)
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -83,16 +88,18 @@ func (h *Handler) getRoom(w http.ResponseWriter, r *http.Request, c *auth.Claims
 	if !ok {
 		return errNotFound("room %q", r.PathValue("room"))
 	}
-	writeJSON(w, http.StatusOK, room)
+	writeJSON(w, http.StatusOK, roomOut(tt, room))
 	return nil
 }
 
-// decodeRoom reads a room body; the name is required.
+// decodeRoom reads a room body; the name is required. A room_id (a client
+// sending back what it read) is accepted and ignored: it is derived.
 func decodeRoom(r *http.Request) (schedule.Room, error) {
-	var room schedule.Room
-	if err := decodeJSON(r, &room); err != nil {
-		return room, err
+	var in Room
+	if err := decodeJSON(r, &in); err != nil {
+		return in.Room, err
 	}
+	room := in.Room
 	room.Name = strings.TrimSpace(room.Name)
 	if room.Name == "" {
 		return room, badRequest("room name is required")
@@ -116,7 +123,7 @@ func (h *Handler) createRoom(w http.ResponseWriter, r *http.Request, c *auth.Cla
 		}
 		s.Rooms = append(s.Rooms, room)
 		return nil
-	}, func(*catalog.Timetable) (any, error) { return room, nil })
+	}, func(tt *catalog.Timetable) (any, error) { return roomOut(tt, room), nil })
 }
 
 // updateRoom answers PUT .../rooms/{room} (organizer). Renaming a room
@@ -142,7 +149,7 @@ func (h *Handler) updateRoom(w http.ResponseWriter, r *http.Request, c *auth.Cla
 			}
 		}
 		return nil
-	}, func(*catalog.Timetable) (any, error) { return room, nil })
+	}, func(tt *catalog.Timetable) (any, error) { return roomOut(tt, room), nil })
 }
 
 // deleteRoom answers DELETE .../rooms/{room} (organizer); a room that still

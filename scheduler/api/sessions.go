@@ -53,7 +53,7 @@ func (h *Handler) listSessions(w http.ResponseWriter, r *http.Request, c *auth.C
 	}
 	all := tt.Sessions(q)
 	page := all[min(offset, len(all)):min(offset+limit, len(all))]
-	writeJSON(w, http.StatusOK, sessionList{Sessions: sessionsOut(page, location(tt)), Total: len(all)})
+	writeJSON(w, http.StatusOK, sessionList{Sessions: sessionsOut(tt, page, location(tt)), Total: len(all)})
 	return nil
 }
 
@@ -91,7 +91,7 @@ func (h *Handler) getSession(w http.ResponseWriter, r *http.Request, c *auth.Cla
 	if !ok {
 		return errNotFound("session %q", r.PathValue("guid"))
 	}
-	writeJSON(w, http.StatusOK, sessionOut(s, location(tt)))
+	writeJSON(w, http.StatusOK, sessionOut(tt, s, location(tt)))
 	return nil
 }
 
@@ -102,7 +102,7 @@ func sessionResult(guid string) func(tt *catalog.Timetable) (any, error) {
 		if !ok {
 			return nil, errNotFound("session %q", guid)
 		}
-		return sessionOut(s, location(tt)), nil
+		return sessionOut(tt, s, location(tt)), nil
 	}
 }
 
@@ -186,13 +186,13 @@ func (h *Handler) nowNext(w http.ResponseWriter, r *http.Request, c *auth.Claims
 	nn := tt.NowNext(at, r.URL.Query().Get("room"))
 	out := nowNextBody{At: at.In(loc), Rooms: make([]NowNextRoom, len(nn))}
 	for i, x := range nn {
-		out.Rooms[i].Room = x.Room
+		out.Rooms[i].Room = roomOut(tt, x.Room)
 		if x.Now != nil {
-			s := sessionOut(x.Now, loc)
+			s := sessionOut(tt, x.Now, loc)
 			out.Rooms[i].Now = &s
 		}
 		if x.Next != nil {
-			s := sessionOut(x.Next, loc)
+			s := sessionOut(tt, x.Next, loc)
 			out.Rooms[i].Next = &s
 		}
 	}

@@ -22,6 +22,7 @@ type Timetable struct {
 	byRoom   map[string][]int // session indexes per room, by start
 	roomMax  map[string]time.Duration
 	roomPos  map[string]int
+	roomIDs  map[string]string // live room ID by room name (roomid.go)
 	trackPos map[string]int
 	speakers map[string]int // by Speaker.Key
 	text     []string       // lower-cased title, subtitle and speaker names
@@ -46,6 +47,7 @@ func newTimetable(info Info, s *schedule.Schedule) *Timetable {
 	for i, r := range s.Rooms {
 		tt.roomPos[r.Name] = i
 	}
+	tt.roomIDs = roomIDs(s)
 	for i, tr := range s.Tracks {
 		tt.trackPos[tr.Name] = i
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/base64"
 	"context"
 	"encoding/json"
 	"io"
@@ -245,4 +246,39 @@ func envDefault(k, def string) string {
 		return v
 	}
 	return def
+}
+
+func TestTenantKeyRotation(t *testing.T) {
+	dir := t.TempDir()
+	cli(t, "tenant", "create", "--id", "acme", "--data-dir", dir)
+	old := cli(t, "token", "--tenant", "acme", "--user", "alice", "--data-dir", dir)
+	out := cli(t, "tenant", "rotate-key", "--id", "acme", "--data-dir", dir)
+	require.Contains(t, out, "signs new tokens with key")
+	fresh := cli(t, "token", "--tenant", "acme", "--user", "alice", "--data-dir", dir)
+	oldKid, freshKid := tokenKid(t, old), tokenKid(t, fresh)
+	require.NotEqual(t, oldKid, freshKid, "new tokens use the new key")
+	require.Contains(t, out, freshKid)
+	cli(t, "tenant", "retire-key", "--id", "acme", "--kid", oldKid, "--data-dir", dir)
+
+	s := startServe(t, "--data-dir", dir)
+	code, _ := httpGet(t, s.url+"/v1/me", fresh)
+	require.Equal(t, 200, code)
+	code, body := httpGet(t, s.url+"/v1/me", old)
+	require.Equal(t, 401, code, "a token of a retired key is refused: %s", body)
+	require.NoError(t, s.stop(t))
+}
+
+// tokenKid returns the kid header of a JWT.
+func tokenKid(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, ok := strings.Cut(tok, ".")
+	require.True(t, ok)
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	require.NoError(t, err)
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	require.NoError(t, json.Unmarshal(b, &h))
+	require.NotEmpty(t, h.Kid)
+	return h.Kid
 }

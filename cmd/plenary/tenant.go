@@ -12,21 +12,26 @@ import (
 )
 
 func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		fmt.Fprintln(stderr, "Usage: plenary tenant create --id ID --name NAME\n       plenary tenant list")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "rotate-key" && args[0] != "retire-key") {
+		fmt.Fprintln(stderr, "Usage: plenary tenant create --id ID --name NAME\n       plenary tenant list\n       plenary tenant rotate-key --id ID\n       plenary tenant retire-key --id ID --kid KID")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return fmt.Errorf("%w: want a subcommand: create or list", errUsage)
+		return fmt.Errorf("%w: want a subcommand: create, list, rotate-key or retire-key", errUsage)
 	}
 	sub := args[0]
-	fs := newFlagSet("tenant "+sub, "Creates a tenant (an organizer) with a fresh signing key, or lists tenants.", stderr)
+	fs := newFlagSet("tenant "+sub, "Creates a tenant (an organizer) with a fresh signing key, lists tenants, or rotates\nand retires a tenant's token signing keys (rotate, wait for old tokens to expire, retire).", stderr)
 	var sf storeFlags
 	sf.bind(fs)
-	var id, name string
-	if sub == "create" {
+	var id, name, kid string
+	if sub != "list" {
 		fs.StringVar(&id, "id", "", "tenant id: lower-case letters, digits and '-', at most 63 characters (required)")
+	}
+	switch sub {
+	case "create":
 		fs.StringVar(&name, "name", "", "display name of the tenant (default: the id)")
+	case "retire-key":
+		fs.StringVar(&kid, "kid", "", "id of the key to retire, as printed by rotate-key (required)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -50,6 +55,24 @@ func runTenant(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	tid, err := tenant.Parse(id)
 	if err != nil {
 		return fmt.Errorf("%w: --id: %w", errUsage, err)
+	}
+	switch sub {
+	case "rotate-key":
+		k, err := ts.RotateKey(ctx, tid)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "tenant %s signs new tokens with key %s; retire older keys once their tokens have expired\n", tid, k.ID)
+		return nil
+	case "retire-key":
+		if kid == "" {
+			return fmt.Errorf("%w: --kid is required", errUsage)
+		}
+		if err := ts.RetireKey(ctx, tid, kid); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "tenant %s: key %s retired; tokens it signed no longer verify\n", tid, kid)
+		return nil
 	}
 	if name == "" {
 		name = id

@@ -171,13 +171,13 @@ func TestRedisHistoryUnavailable(t *testing.T) {
 	ctx := context.Background()
 	k := chat.RoomKey{Tenant: tenant.MustParse("alpha"), Room: "main"}
 	require.NoError(t, h.Seed(ctx, k, 0))
-	r.stop()
+	r.Stop()
 	_, err := h.Append(ctx, k, ev(1))
 	require.Error(t, err)
 	require.True(t, errors.Is(err, chat.ErrUnavailable), "got %v", err)
 	_, _, err = h.Read(ctx, k, 0, 10)
 	require.ErrorIs(t, err, chat.ErrUnavailable)
-	r.start()
+	r.Start()
 	// After a restart without persistence the counter is gone.
 	_, err = h.Append(ctx, k, ev(1))
 	require.ErrorIs(t, err, chat.ErrNoSequence)

@@ -37,7 +37,7 @@ func TestRedisRestart(t *testing.T) {
 		require.Nil(t, send(fmt.Sprintf("before %d", i)))
 	}
 
-	r.stop()
+	r.Stop()
 	for i := range 5 {
 		start := time.Now()
 		perr := send(fmt.Sprintf("outage %d", i))
@@ -53,7 +53,7 @@ func TestRedisRestart(t *testing.T) {
 	require.Equal(t, true, sync["retry"])
 	require.Equal(t, protocol.CodeUnavailable, e.code(reader, "chat.replay", "main", map[string]any{"since": 5}))
 
-	r.start()
+	r.Start()
 	// The service recovers by itself: retry like a client would.
 	deadline := time.Now().Add(testTimeout)
 	for send("after 0") != nil {

@@ -149,7 +149,7 @@ func TestRedisBusSurvivesRestart(t *testing.T) {
 	require.NoError(t, b.Publish(tctx(t), ch1, []byte("before")))
 	require.Equal(t, "before", string(bustest.Recv(t, s1)))
 
-	srv.restart()
+	srv.Restart()
 
 	// Messages published before the re-subscription lands are lost (Redis
 	// pub/sub is at-most-once), so keep publishing until one arrives.
@@ -197,7 +197,7 @@ func TestRedisBusErrorsWhenDown(t *testing.T) {
 	s, err := b.Subscribe(tctx(t), ch)
 	require.NoError(t, err)
 
-	srv.stop()
+	srv.Stop()
 	errs0 := metricValue(t, "plenary_bus_publish_errors_total", "redis")
 	err = b.Publish(tctx(t), ch, []byte("lost"))
 	require.ErrorIs(t, err, bus.ErrUnavailable)
@@ -206,7 +206,7 @@ func TestRedisBusErrorsWhenDown(t *testing.T) {
 	_, err = b.Subscribe(tctx(t), mustChannel(t, "other"))
 	require.ErrorIs(t, err, bus.ErrUnavailable)
 
-	srv.start()
+	srv.Start()
 	requireEventuallyDelivered(t, b, ch, s)
 	s2, err := b.Subscribe(tctx(t), mustChannel(t, "other"))
 	require.NoError(t, err, "a failed Subscribe leaves nothing behind that blocks a retry")
@@ -216,7 +216,7 @@ func TestRedisBusErrorsWhenDown(t *testing.T) {
 
 func TestNewRedisBusUnreachable(t *testing.T) {
 	srv := startPrivateRedis(t)
-	srv.stop() // a port where nothing listens
+	srv.Stop() // a port where nothing listens
 	ctx, cancel := context.WithTimeout(context.Background(), bustest.Timeout)
 	defer cancel()
 	_, err := bus.NewRedisBus(ctx, bus.RedisConfig{URL: srv.URL()}, nil)

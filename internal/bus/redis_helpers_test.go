@@ -2,66 +2,36 @@ package bus_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plenaryhq/plenary/internal/bus"
 	"github.com/plenaryhq/plenary/internal/bus/bustest"
+	"github.com/plenaryhq/plenary/internal/testenv"
 )
 
-// testRedisURL is the shared Redis the tests use; PLENARY_TEST_REDIS_URL
-// overrides it.
-func testRedisURL() string {
-	if u := os.Getenv("PLENARY_TEST_REDIS_URL"); u != "" {
-		return u
-	}
-	return bus.DefaultRedisURL
-}
-
-// missingBackend skips the test, or fails it when CI=true (a missing backend
-// in CI is a broken pipeline, not a reason to pass).
+// missingBackend skips the test, or fails it when CI=true.
 func missingBackend(t testing.TB, format string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(format, args...)
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("CI=true and backend missing: %s", msg)
-	}
-	t.Skipf("skipping: %s", msg)
+	testenv.MissingBackend(t, format, args...)
 }
 
 // requireRedis returns the shared Redis URL after checking it answers.
 func requireRedis(t testing.TB) string {
 	t.Helper()
-	u := testRedisURL()
-	opts, err := redis.ParseURL(u)
-	require.NoError(t, err)
-	c := redis.NewClient(opts)
-	defer func() { _ = c.Close() }()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		missingBackend(t, "redis at %s unreachable: %v", u, err)
-	}
-	return u
+	return testenv.RedisURL(t)
 }
 
 // uniquePrefix gives one test its own wire namespace on a shared Redis.
 // Pub/sub leaves no keys behind, so nothing else needs cleaning.
-func uniquePrefix(t testing.TB) string {
+func uniquePrefix(testing.TB) string { return testenv.UniquePrefix() }
+
+// startPrivateRedis starts a redis-server the test may crash and restart.
+func startPrivateRedis(t testing.TB) *testenv.PrivateRedis {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "plenarytest-" + hex.EncodeToString(b[:])
+	return testenv.StartPrivateRedis(t)
 }
 
 // newRedisBus opens a RedisBus closed at cleanup.
@@ -83,81 +53,4 @@ func rawClient(t testing.TB, url string) *redis.Client {
 	c := redis.NewClient(opts)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-// privateRedis is a redis-server owned by one test, so the test can kill and
-// restart it without disturbing the shared one.
-type privateRedis struct {
-	t    testing.TB
-	bin  string
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-// startPrivateRedis starts redis-server on a free loopback port, with no
-// persistence, and stops it at cleanup.
-func startPrivateRedis(t testing.TB) *privateRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		missingBackend(t, "redis-server binary not found: %v", err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-
-	r := &privateRedis{t: t, bin: bin, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-// URL is the private server's address.
-func (r *privateRedis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-// start launches the server on r.port and waits until it answers PING.
-func (r *privateRedis) start() {
-	r.t.Helper()
-	r.cmd = exec.Command(r.bin,
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	require.NoError(r.t, r.cmd.Start())
-
-	opts, err := redis.ParseURL(r.URL())
-	require.NoError(r.t, err)
-	opts.MaxRetries = -1
-	c := redis.NewClient(opts)
-	defer func() { _ = c.Close() }()
-	deadline := time.Now().Add(bustest.Timeout)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("private redis-server on port %d not ready: %v", r.port, err)
-		}
-		time.Sleep(20 * time.Millisecond) // poll interval, not synchronisation
-	}
-}
-
-// stop kills the server (SIGKILL, like a crash) and waits for it to exit.
-// Stopping a stopped server is a no-op.
-func (r *privateRedis) stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Kill()
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-// restart crashes the server and starts a fresh, empty one on the same port.
-func (r *privateRedis) restart() {
-	r.stop()
-	r.start()
 }

@@ -73,18 +73,26 @@ func (p *Participant) SetMaxBitrate(bps int) {
 }
 
 // Bandwidth returns the bandwidth the SFU currently allows itself towards
-// the participant, in bit/s: the congestion-control estimate, capped.
+// the participant, in bit/s: the congestion-control estimate, raised to what
+// the last successful bandwidth probe proved (until congestion is seen), and
+// capped by the participant's MaxBitrate.
 func (p *Participant) Bandwidth() int {
-	est := p.room.sfu.cfg.InitialBitrate
-	if e, ok := p.estimator.Load().(cc.BandwidthEstimator); ok && e != nil {
-		if b := e.GetTargetBitrate(); b > 0 {
-			est = b
-		}
-	}
+	est := max(p.estimate(), int(p.probe.floor.Load()))
 	if c := int(p.cap.Load()); c > 0 && c < est {
 		est = c
 	}
 	return est
+}
+
+// estimate is the congestion controller's target bitrate towards the
+// participant (InitialBitrate until the subscriber connection exists).
+func (p *Participant) estimate() int {
+	if e, ok := p.estimator.Load().(cc.BandwidthEstimator); ok && e != nil {
+		if b := e.GetTargetBitrate(); b > 0 {
+			return b
+		}
+	}
+	return p.room.sfu.cfg.InitialBitrate
 }
 
 func (p *Participant) kickAllocator() {
@@ -111,14 +119,15 @@ func (p *Participant) allocLoop() {
 }
 
 // allocate divides the bandwidth among the participant's video
-// subscriptions (equal shares after audio) and picks each one's layer.
+// subscriptions (equal shares after audio), picks each one's layer and, when
+// the estimate keeps a wanted layer out of reach, starts a bandwidth probe.
 func (p *Participant) allocate(now time.Time) {
-	budget := p.Bandwidth()
-	metricBandwidth.Observe(float64(budget))
 	p.mu.Lock()
+	all := make([]*DownTrack, 0, len(p.subs))
 	video := make([]*DownTrack, 0, len(p.subs))
 	audio := 0
 	for _, dt := range p.subs {
+		all = append(all, dt)
 		if dt.track.video {
 			video = append(video, dt)
 		} else {
@@ -126,15 +135,24 @@ func (p *Participant) allocate(now time.Time) {
 		}
 	}
 	p.mu.Unlock()
+	proven := p.probeBeforeAllocation(now, all)
+	budget := p.Bandwidth()
+	metricBandwidth.Observe(float64(budget))
 	if len(video) == 0 {
 		return
 	}
-	share := max(budget-audio*audioReserve, 0) / len(video)
+	reserve := audio * audioReserve
+	share := max(budget-reserve, 0) / len(video)
+	var need *probeNeed
+	settled := true
 	for _, dt := range video {
 		present, rates := dt.track.layerState(now)
 		maxLayer := Layer(dt.maxLayer.Load())
 		if !dt.track.info.Simulcast && maxLayer != LayerNone {
 			maxLayer = LayerHigh // a single-layer track is either on or off
+		}
+		if proven {
+			dt.selector.skipHold()
 		}
 		l := dt.selector.choose(now, share, rates, present, maxLayer)
 		if dt.setTarget(l) {
@@ -142,5 +160,27 @@ func (p *Participant) allocate(now time.Time) {
 				"present", present, "rates", rates, "max", maxLayer)
 			dt.track.updateDynacast()
 		}
+		if dt.Target() != dt.CurrentLayer() {
+			settled = false // a switch is in flight: rates are about to change
+		}
+		if next := nextLayer(l, present, maxLayer); next != LayerNone && need == nil {
+			// The share every video track would need for this one to step up.
+			want := layerRate(next, rates) * upgradeMarginNum / upgradeMarginDen
+			need = &probeNeed{goal: reserve + want*len(video), dt: dt}
+		}
 	}
+	if settled {
+		p.maybeProbe(now, budget, need)
+	}
+}
+
+// nextLayer returns the lowest present layer above l that maxLayer allows,
+// or LayerNone.
+func nextLayer(l Layer, present [numLayers]bool, maxLayer Layer) Layer {
+	for n := l + 1; n <= maxLayer && n <= LayerHigh; n++ {
+		if n.valid() && present[n.idx()] {
+			return n
+		}
+	}
+	return LayerNone
 }

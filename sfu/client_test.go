@@ -69,6 +69,20 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 
 func clientAPI(t testing.TB, nw transport.Net) *webrtc.API {
 	t.Helper()
+	return clientAPIWith(t, func(se *webrtc.SettingEngine) {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+		if nw != nil {
+			se.SetNet(nw)
+		} else {
+			se.SetIncludeLoopbackCandidate(true)
+			se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+		}
+	})
+}
+
+// clientAPIWith builds the test client's API with settings from set.
+func clientAPIWith(t testing.TB, set func(*webrtc.SettingEngine)) *webrtc.API {
+	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if os.Getenv("SFU_TEST_NORTX") != "" {
 		fb := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}}
@@ -81,14 +95,8 @@ func clientAPI(t testing.TB, nw transport.Net) *webrtc.API {
 	reg := &interceptor.Registry{}
 	require.NoError(t, webrtc.RegisterDefaultInterceptors(me, reg))
 	var se webrtc.SettingEngine
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	if nw != nil {
-		se.SetNet(nw)
-	} else {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
-	}
 	se.SetICEMulticastDNSMode(0)
+	set(&se)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 }
 
@@ -108,6 +116,8 @@ type received struct {
 	markers     []byte // marker history (deduplicated)
 	lastTS      uint32
 	tsBackwards int
+	lastAt      time.Time
+	afterGap    []bool // for each packet after >300 ms of silence: was it a keyframe
 }
 
 func (r *received) add(pkt *rtp.Packet, video bool) {
@@ -137,6 +147,11 @@ func (r *received) add(pkt *rtp.Packet, video bool) {
 			r.backwards++
 		}
 	}
+	now := time.Now()
+	if !r.lastAt.IsZero() && now.Sub(r.lastAt) > 300*time.Millisecond {
+		r.afterGap = append(r.afterGap, !video || vp8Keyframe(pkt.Payload))
+	}
+	r.lastAt = now
 	r.packets++
 	if video && len(pkt.Payload) > 2 {
 		m := pkt.Payload[2]
@@ -177,9 +192,14 @@ type client struct {
 
 func joinClient(t testing.TB, s *SFU, room RoomID, id ParticipantID, opts JoinOptions, nw transport.Net) *client {
 	t.Helper()
+	return joinClientAPI(t, s, room, id, opts, clientAPI(t, nw))
+}
+
+// joinClientAPI joins a client whose peer connections come from api.
+func joinClientAPI(t testing.TB, s *SFU, room RoomID, id ParticipantID, opts JoinOptions, api *webrtc.API) *client {
+	t.Helper()
 	p, err := s.Join(context.Background(), testTenant, room, id, opts)
 	require.NoError(t, err)
-	api := clientAPI(t, nw)
 	c := &client{t: t, id: id, p: p, done: make(chan struct{}),
 		pending: map[Target][]webrtc.ICECandidateInit{}, recv: map[string]*received{}}
 	c.pub, err = api.NewPeerConnection(webrtc.Configuration{})

@@ -62,6 +62,17 @@ type Config struct {
 	// DisconnectTimeout is how long ICE may stay disconnected before the
 	// connection is considered failed. Default 5s.
 	DisconnectTimeout time.Duration
+	// ProbeDuration is how long a bandwidth probe sends padding before its
+	// result is judged (see prober.go). Default 500ms.
+	ProbeDuration time.Duration
+	// DisableProbing turns bandwidth probing off: layer upgrades then wait
+	// for the congestion controller's own slow growth. Default false.
+	DisableProbing bool
+	// MeasureLatency records the forwarding latency of every packet written
+	// to a subscriber (SFU.ForwardLatency). It costs one clock read and two
+	// atomic adds per write, so it is for benchmarks and diagnosis. Default
+	// false.
+	MeasureLatency bool
 
 	// Net replaces the operating system network, for tests with
 	// pion/transport vnet (loss, delay, bandwidth limits). Default: the OS.
@@ -79,6 +90,7 @@ const (
 	DefaultSpeakerMinLevel    = 70
 	DefaultFanoutChunk        = 64
 	DefaultDisconnectTimeout  = 5 * time.Second
+	DefaultProbeDuration      = 500 * time.Millisecond
 )
 
 // withDefaults returns c with every zero field replaced by its default.
@@ -113,6 +125,9 @@ func (c Config) withDefaults() Config {
 	if c.DisconnectTimeout == 0 {
 		c.DisconnectTimeout = DefaultDisconnectTimeout
 	}
+	if c.ProbeDuration == 0 {
+		c.ProbeDuration = DefaultProbeDuration
+	}
 	return c
 }
 
@@ -128,7 +143,7 @@ func (c Config) Validate() error {
 	case net.ParseIP(c.BindIP) == nil:
 		return fmt.Errorf("%w: BindIP %q: use an IP address such as 0.0.0.0", ErrInvalidConfig, c.BindIP)
 	case c.KeyframeInterval < 0, c.AllocationInterval < 0, c.UpgradeHold < 0,
-		c.SpeakerInterval < 0, c.DisconnectTimeout < 0:
+		c.SpeakerInterval < 0, c.DisconnectTimeout < 0, c.ProbeDuration < 0:
 		return fmt.Errorf("%w: durations must not be negative", ErrInvalidConfig)
 	case c.InitialBitrate < 0 || c.MaxBitrate < 0 || c.InitialBitrate > c.MaxBitrate:
 		return fmt.Errorf("%w: InitialBitrate %d must be between 0 and MaxBitrate %d",

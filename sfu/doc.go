@@ -22,8 +22,10 @@
 // pool when the audience is large. A DownTrack rewrites SSRC, sequence number
 // and timestamp (see munger.go) so the subscriber sees a single continuous
 // stream across layer switches, pauses and publisher restarts; a switch to
-// another layer happens only on a keyframe of that layer. Nothing on this path
-// allocates.
+// another layer happens only on a keyframe of that layer. Nothing in the
+// SFU's own code on this path allocates; Pion's interceptors below it do
+// (about 1 KB per packet: TWCC history and feedback, the NACK send buffer),
+// which is one reason to run media nodes with a higher GOGC.
 //
 // Control loops. Per subscriber, an allocator divides the send-side bandwidth
 // estimate (TWCC + Google Congestion Control, RFC 8888 predecessor
@@ -31,5 +33,22 @@
 // hysteresis. Per published track, keyframe requests from all subscribers are
 // merged and throttled (one PLI per window, RFC 4585 §6.3.1). Layers no
 // subscriber wants are reported to the publisher (dynacast), and audio levels
-// (RFC 6464) drive active-speaker events.
+// (RFC 6464) drive active-speaker events. When the estimate keeps a wanted
+// layer out of reach, a bounded burst of RTP padding probes for headroom
+// (prober.go), so upgrades take seconds rather than GCC's slow climb.
+//
+// Moderation. Participant.Unpublish stops a published track on the server
+// and Participant.MuteTrack mutes it (subscriptions stay; unmuting resumes
+// on a keyframe with continuous sequence numbers).
+//
+// Non-trickle clients. Participant.LocalDescription returns a connection's
+// answer with the SFU's candidates once gathered. JoinOptions.ClientOffer
+// lets a player that only makes offers (WHEP) drive the subscriber
+// connection with HandleSubscriberOffer; package whip builds the WHIP ingest
+// and WHEP playback HTTP endpoints on these.
+//
+// Measuring. SFU.Stats counts forwarded packets; with Config.MeasureLatency
+// SFU.ForwardLatency gives the latency the SFU adds, from the read at the
+// publisher's track to the completed write to each subscriber. See
+// BenchmarkProcessFanout for the load client in a separate process.
 package sfu

@@ -4,10 +4,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/plenaryhq/plenary/sfu/internal/hdrhist"
 )
 
 // DownTrack is one subscriber's copy of a published track. It implements
@@ -22,6 +25,7 @@ type DownTrack struct {
 	kind  webrtc.RTPCodecType
 
 	sender *webrtc.RTPSender // set once after AddTransceiverFromTrack
+	slot   *subscriberSlot   // set once in ClientOffer mode (see client_offer.go)
 
 	// target is the layer the allocator wants; the media path switches to it
 	// on the next keyframe of that layer.
@@ -39,9 +43,20 @@ type DownTrack struct {
 	munger  munger
 	hdr     rtp.Header
 	ext     []rtp.Extension
+	// endOfFrame: the last packet forwarded had the marker bit (RFC 3551
+	// video: last packet of a frame), so padding may follow without
+	// splitting a frame.
+	endOfFrame bool
+	// resync makes the next packet a switch point (after a server-side
+	// mute), so sequence numbers stay contiguous and timestamps advance by
+	// the time that passed.
+	resync bool
 
 	packets atomic.Uint64
 	bytes   atomic.Uint64
+	// latency, when Config.MeasureLatency is set, records the time from the
+	// packet's read at the publisher's track to the end of its write here.
+	latency *hdrhist.Histogram
 }
 
 var _ webrtc.TrackLocal = (*DownTrack)(nil)
@@ -56,6 +71,7 @@ func newDownTrack(t *publishedTrack, sub *Participant) *DownTrack {
 		ext:    make([]rtp.Extension, 0, 4),
 	}
 	dt.maxLayer.Store(uint32(LayerHigh))
+	dt.latency = sub.room.sfu.latency
 	dt.selector.hold = sub.room.sfu.cfg.UpgradeHold
 	if !t.video {
 		dt.target.Store(uint32(LayerHigh))
@@ -147,16 +163,19 @@ func (dt *DownTrack) setTarget(l Layer) bool {
 	return true
 }
 
-// writeRTP forwards one packet received on layer. It is the per-subscriber
-// hot path: no allocation, one uncontended mutex.
-func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) {
+// writeRTP forwards one packet received on layer at now (monotonic ns) and
+// reports whether it was sent. It is the per-subscriber hot path: no
+// allocation, one uncontended mutex; node-wide counters are updated once per
+// received packet by the caller, not here, so fan-out workers do not fight
+// over their cache lines.
+func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) bool {
 	if !dt.sub.subReady.Load() {
-		return
+		return false
 	}
 	dt.mu.Lock()
 	if !dt.bound {
 		dt.mu.Unlock()
-		return
+		return false
 	}
 	if dt.track.video {
 		target := Layer(dt.target.Load())
@@ -165,13 +184,13 @@ func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) 
 			// Paused: forget the current layer so resuming waits for a keyframe.
 			dt.current = LayerNone
 			dt.mu.Unlock()
-			return
+			return false
 		case layer == target && (layer != dt.current || pkt.SSRC != dt.munger.ssrc || !dt.munger.started):
 			// Switch of layer, resume after a pause, or publisher restart
 			// (new SSRC): only on a keyframe of the target layer.
 			if !kf {
 				dt.mu.Unlock()
-				return
+				return false
 			}
 			prev := dt.current
 			dt.current = layer
@@ -188,15 +207,16 @@ func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) 
 			// Keep forwarding the current layer until the target's keyframe.
 		default:
 			dt.mu.Unlock()
-			return
+			return false
 		}
-	} else if !dt.munger.started || pkt.SSRC != dt.munger.ssrc {
+	} else if !dt.munger.started || pkt.SSRC != dt.munger.ssrc || dt.resync {
 		dt.munger.switchTo(&pkt.Header, now)
+		dt.resync = false
 	}
 	seq, ts, ok := dt.munger.rewrite(&pkt.Header, now)
 	if !ok {
 		dt.mu.Unlock()
-		return
+		return false
 	}
 	h := &dt.hdr
 	*h = pkt.Header
@@ -214,19 +234,57 @@ func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) 
 	h.Timestamp = ts
 	_, err := dt.writer.WriteRTP(h, pkt.Payload)
 	dt.ext = h.Extensions[:0]
+	if int16(seq-dt.munger.lastSeq) >= 0 {
+		dt.endOfFrame = pkt.Marker // late packets do not move the frame edge
+	}
 	dt.mu.Unlock()
+	if dt.latency != nil {
+		dt.latency.Record(time.Duration(nanotime() - now))
+	}
 	if err != nil {
-		return
+		return false
 	}
 	dt.packets.Add(1)
 	dt.bytes.Add(uint64(len(pkt.Payload)))
+	return true
+}
+
+// restart makes forwarding resume as after a pause: video waits for a
+// keyframe of the target layer, audio continues the sequence, and both
+// advance timestamps by the time that passed.
+func (dt *DownTrack) restart() {
+	dt.mu.Lock()
 	if dt.track.video {
-		packetsVideo.Inc()
-		bytesVideo.Add(float64(len(pkt.Payload)))
-	} else {
-		packetsAudio.Inc()
-		bytesAudio.Add(float64(len(pkt.Payload)))
+		dt.current = LayerNone
 	}
+	dt.resync = true
+	dt.mu.Unlock()
+}
+
+// writePadding sends one padding-only packet (a bandwidth probe) after the
+// last forwarded packet and returns its padding size, or 0 if it cannot be
+// sent now: nothing forwarded yet, or in the middle of a frame (a receiver's
+// frame assembler expects a frame's packets to be contiguous).
+func (dt *DownTrack) writePadding() int {
+	dt.mu.Lock()
+	defer dt.mu.Unlock()
+	if !dt.bound || !dt.munger.started || !dt.endOfFrame || (dt.track.video && !dt.current.valid()) {
+		return 0
+	}
+	seq, ts := dt.munger.pad()
+	h := &dt.hdr
+	*h = rtp.Header{
+		Version: 2, Padding: true, PaddingSize: paddingSize,
+		PayloadType: dt.pt, SequenceNumber: seq, Timestamp: ts, SSRC: dt.ssrc,
+		Extensions: dt.ext[:0],
+	}
+	_, err := dt.writer.WriteRTP(h, nil)
+	dt.ext = h.Extensions[:0]
+	h.Padding, h.PaddingSize = false, 0
+	if err != nil {
+		return 0
+	}
+	return paddingSize
 }
 
 // rtcpLoop reads the subscriber's RTCP for this track (which also drives
@@ -239,22 +297,27 @@ func (dt *DownTrack) rtcpLoop() {
 		if err != nil {
 			return
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, p := range pkts {
-			switch p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				pliIn.Inc()
-				l := dt.CurrentLayer()
-				if !l.valid() {
-					l = dt.Target()
-				}
-				dt.track.requestKeyframe(l)
-			case *rtcp.TransportLayerNack:
-				metricNACKs.Inc()
+		dt.handleRTCP(buf[:n])
+	}
+}
+
+// handleRTCP acts on one compound RTCP packet from the subscriber.
+func (dt *DownTrack) handleRTCP(b []byte) {
+	pkts, err := rtcp.Unmarshal(b)
+	if err != nil {
+		return
+	}
+	for _, p := range pkts {
+		switch p.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			pliIn.Inc()
+			l := dt.CurrentLayer()
+			if !l.valid() {
+				l = dt.Target()
 			}
+			dt.track.requestKeyframe(l)
+		case *rtcp.TransportLayerNack:
+			metricNACKs.Inc()
 		}
 	}
 }

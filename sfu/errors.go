@@ -28,4 +28,7 @@ var (
 	ErrInvalidConfig = errors.New("sfu: invalid config")
 	// ErrInvalidID is returned for an empty or oversized room or participant ID.
 	ErrInvalidID = errors.New("sfu: invalid id")
+	// ErrNoSlot is returned by Subscribe in ClientOffer mode when the
+	// client's offer has no free section of the track's kind.
+	ErrNoSlot = errors.New("sfu: no free media section for the track")
 )

@@ -34,6 +34,10 @@ const (
 	EventPublisherLayers
 	// EventConnectionState: the peer connection of Target changed State.
 	EventConnectionState
+	// EventTrackMuted: Track was muted or unmuted on the server
+	// (Participant.MuteTrack); Track.Muted says which. Sent to everyone in
+	// the room, the publisher included.
+	EventTrackMuted
 )
 
 // String returns the event kind's name.
@@ -55,6 +59,8 @@ func (k EventKind) String() string {
 		return "publisher_layers"
 	case EventConnectionState:
 		return "connection_state"
+	case EventTrackMuted:
+		return "track_muted"
 	default:
 		return "unknown"
 	}
@@ -74,13 +80,17 @@ type TrackInfo struct {
 	StreamID string
 	// Simulcast is true when the track has more than one layer.
 	Simulcast bool
+	// Muted is true while the track is muted on the server: subscribers
+	// stay subscribed but receive nothing.
+	Muted bool
 }
 
 // Event is something the signaling layer must relay to the participant's
 // client or may act on. Only the fields named by Kind are set.
 type Event struct {
 	Kind EventKind
-	// Track for EventTrackPublished and EventTrackUnpublished.
+	// Track for EventTrackPublished, EventTrackUnpublished and
+	// EventTrackMuted.
 	Track TrackInfo
 	// SDP for EventSubscriberOffer.
 	SDP webrtc.SessionDescription

@@ -56,11 +56,14 @@ type fanoutJob struct {
 	kf    bool
 	now   int64
 	wg    *sync.WaitGroup
+	sent  int // written by run, read by forward after wg.Wait
 }
 
 func (j *fanoutJob) run() {
 	for _, dt := range j.dts {
-		dt.writeRTP(j.layer, j.pkt, j.kf, j.now)
+		if dt.writeRTP(j.layer, j.pkt, j.kf, j.now) {
+			j.sent++
+		}
 	}
 	j.wg.Done()
 }
@@ -73,13 +76,17 @@ type fanout struct {
 }
 
 // forward writes pkt to every down-track and returns when all writes are
-// done, so the caller may reuse pkt's buffer.
-func (f *fanout) forward(pool *fanoutPool, chunk int, dts []*DownTrack, layer Layer, pkt *rtp.Packet, kf bool, now int64) {
+// done, so the caller may reuse pkt's buffer. It returns how many down-tracks
+// sent the packet.
+func (f *fanout) forward(pool *fanoutPool, chunk int, dts []*DownTrack, layer Layer, pkt *rtp.Packet, kf bool, now int64) int {
+	sent := 0
 	if pool == nil || chunk <= 0 || len(dts) <= chunk {
 		for _, dt := range dts {
-			dt.writeRTP(layer, pkt, kf, now)
+			if dt.writeRTP(layer, pkt, kf, now) {
+				sent++
+			}
 		}
-		return
+		return sent
 	}
 	n := (len(dts) + chunk - 1) / chunk
 	if cap(f.jobs) < n {
@@ -98,10 +105,14 @@ func (f *fanout) forward(pool *fanoutPool, chunk int, dts []*DownTrack, layer La
 		}
 	}
 	for _, dt := range dts[:chunk] {
-		dt.writeRTP(layer, pkt, kf, now)
+		if dt.writeRTP(layer, pkt, kf, now) {
+			sent++
+		}
 	}
 	f.wg.Wait()
 	for i := range f.jobs {
+		sent += f.jobs[i].sent
 		f.jobs[i] = fanoutJob{}
 	}
+	return sent
 }

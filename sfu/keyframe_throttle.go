@@ -60,14 +60,25 @@ func (k *keyframeThrottle) keyframeReceived() {
 	k.mu.Unlock()
 }
 
+// fire sends the merged request when the window has ended. A run can be
+// stale: a timer that fired late, after a request had already sent a PLI
+// and re-armed it, runs once more with the new request pending. Such a run
+// only re-arms the timer for what is left of the window, or it would send
+// a second PLI within it.
 func (k *keyframeThrottle) fire() {
 	k.mu.Lock()
 	if k.closed || !k.pending {
 		k.mu.Unlock()
 		return
 	}
+	now := time.Now()
+	if wait := k.window - now.Sub(k.last); wait > 0 {
+		k.timer.Reset(wait)
+		k.mu.Unlock()
+		return
+	}
 	k.pending = false
-	k.last = time.Now()
+	k.last = now
 	k.mu.Unlock()
 	k.send()
 }

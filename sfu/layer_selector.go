@@ -24,17 +24,14 @@ type layerSelector struct {
 	current   Layer
 	upSince   time.Time
 	upTowards Layer
+	noHold    bool // set by skipHold for one choose
 }
 
 // choose returns the layer to forward. present says which layers the track
 // has (including paused ones); bitrates are bit/s (0 = unknown, nominal used).
 func (s *layerSelector) choose(now time.Time, budget int, bitrates [numLayers]int, present [numLayers]bool, maxLayer Layer) Layer {
-	rate := func(l Layer) int {
-		if b := bitrates[l.idx()]; b > 0 {
-			return b
-		}
-		return nominalBitrate[l.idx()]
-	}
+	defer func() { s.noHold = false }()
+	rate := func(l Layer) int { return layerRate(l, bitrates) }
 	lowest := LayerNone
 	for l := LayerLow; l <= maxLayer && l <= LayerHigh; l++ {
 		if present[l.idx()] {
@@ -68,11 +65,23 @@ func (s *layerSelector) choose(now time.Time, budget int, bitrates [numLayers]in
 		if s.upSince.IsZero() || s.upTowards != fitsUp {
 			s.upSince, s.upTowards = now, fitsUp
 		}
-		if now.Sub(s.upSince) >= s.hold {
+		if now.Sub(s.upSince) >= s.hold || s.noHold {
 			s.current, s.upSince = fitsUp, time.Time{}
 		}
 		return s.current
 	}
 	s.upSince = time.Time{}
 	return s.current
+}
+
+// skipHold lets the next choose upgrade without waiting for the hold time:
+// a successful bandwidth probe has already shown the headroom is real.
+func (s *layerSelector) skipHold() { s.noHold = true }
+
+// layerRate is the bitrate of layer l: measured, or nominal when unknown.
+func layerRate(l Layer, bitrates [numLayers]int) int {
+	if b := bitrates[l.idx()]; b > 0 {
+		return b
+	}
+	return nominalBitrate[l.idx()]
 }

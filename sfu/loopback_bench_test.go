@@ -21,6 +21,11 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// BenchmarkLoopbackFanout is the first, all-in-one-process version of the
+// fan-out benchmark; its CPU figure includes the client stacks. For
+// capacity figures use BenchmarkProcessFanout, whose load client runs in
+// its own process.
+//
 // BenchmarkLoopbackFanout sends b.N packets from one publisher through the
 // SFU to N subscribers over real loopback UDP (ICE, DTLS, SRTP, interceptors
 // on every hop), paced at 2,000 packets/s. It reports forwarded packets per

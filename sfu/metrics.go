@@ -44,6 +44,14 @@ var (
 		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "layer_switches_total",
 		Help: "Simulcast layer switches performed by down-tracks, by direction.",
 	}, []string{"direction"})
+	metricProbes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "probes_total",
+		Help: "Bandwidth probes (bursts of RTP padding) by result.",
+	}, []string{"result"})
+	metricProbeBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "probe_padding_bytes_total",
+		Help: "RTP padding bytes sent by bandwidth probes.",
+	})
 	metricBandwidth = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "estimated_bandwidth_bps",
 		Help:    "Send-side bandwidth estimates of subscriber connections, sampled each allocation.",
@@ -61,9 +69,12 @@ var (
 	pliOut       = metricPLIs.WithLabelValues("out")
 	switchUp     = metricLayerSwitches.WithLabelValues("up")
 	switchDown   = metricLayerSwitches.WithLabelValues("down")
+	probesOK     = metricProbes.WithLabelValues("success")
+	probesFailed = metricProbes.WithLabelValues("failure")
+	probeBytes   = metricProbeBytes
 )
 
 func init() {
 	metrics.MustRegister(metricTracks, metricSubscriptions, metricParticipants, metricRooms,
-		metricPackets, metricBytes, metricNACKs, metricPLIs, metricLayerSwitches, metricBandwidth)
+		metricPackets, metricBytes, metricNACKs, metricPLIs, metricLayerSwitches, metricBandwidth, metricProbes, metricProbeBytes)
 }

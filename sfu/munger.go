@@ -28,6 +28,16 @@ type munger struct {
 	lastSeq uint16 // last output sequence number (of the highest packet)
 	lastTS  uint32 // last output timestamp
 	lastAt  int64  // monotonic nanoseconds when lastTS was sent
+
+	// Padding inserted by the prober takes output sequence numbers, so the
+	// offset grows by one per padding packet. Late packets of the source
+	// from before the most recent padding keep the offset they had then
+	// (only the latest padding point is remembered: a packet later than two
+	// probes is rare and would at worst be dropped by the receiver as a
+	// duplicate).
+	padActive bool
+	padFrom   uint16 // highest source sequence number when padding began
+	padOffset uint16 // seqOffset that applies up to padFrom
 }
 
 func newMunger(clockRate uint32) munger {
@@ -55,6 +65,22 @@ func (m *munger) switchTo(h *rtp.Header, now int64) {
 	m.ssrc = h.SSRC
 	m.firstSeq = h.SequenceNumber
 	m.highestIn = h.SequenceNumber - 1
+	m.padActive = false
+}
+
+// pad returns the sequence number and timestamp of one padding-only packet
+// inserted after the last forwarded one (RFC 3550 §5.1: padding packets
+// take sequence numbers; they repeat the last timestamp, as libwebrtc's
+// do). The caller has checked m.started.
+func (m *munger) pad() (seq uint16, ts uint32) {
+	if !m.padActive || m.padFrom != m.highestIn {
+		m.padActive = true
+		m.padFrom = m.highestIn
+		m.padOffset = m.seqOffset
+	}
+	m.seqOffset++
+	m.lastSeq++
+	return m.lastSeq, m.lastTS
 }
 
 // rewrite returns the output sequence number and timestamp for h, or
@@ -74,6 +100,9 @@ func (m *munger) rewrite(h *rtp.Header, now int64) (seq uint16, ts uint32, ok bo
 	case int16(h.SequenceNumber-m.firstSeq) < 0:
 		// Belongs to the stream before the switch point.
 		return 0, 0, false
+	case m.padActive && int16(h.SequenceNumber-m.padFrom) <= 0:
+		// Late packet from before the latest padding: its place is before it.
+		return h.SequenceNumber + m.padOffset, h.Timestamp + m.tsOffset, true
 	default:
 		// Late or retransmitted packet of the current source: keep its place.
 		return h.SequenceNumber + m.seqOffset, h.Timestamp + m.tsOffset, true

@@ -7,12 +7,14 @@ import (
 	"github.com/pion/transport/v5/vnet"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+
+	plog "github.com/plenaryhq/plenary/internal/logging"
 )
 
 // TestNACKRecoversLoss: with 5% random loss on the SFU→subscriber path
 // (pion/transport vnet), NACK/RTX recovers all but < 0.5% of packets.
 func TestNACKRecoversLoss(t *testing.T) {
-	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: slogFactory{log: testLogger()}})
+	wan, err := vnet.NewRouter(&vnet.RouterConfig{CIDR: "10.0.0.0/24", LoggerFactory: &plog.PionFactory{Log: testLogger()}})
 	require.NoError(t, err)
 	newNet := func(ip string) *vnet.Net {
 		n, err := vnet.NewNet(&vnet.NetConfig{StaticIPs: []string{ip}})

@@ -22,6 +22,15 @@ type JoinOptions struct {
 	// bit/s, on top of the congestion-control estimate (e.g. a client on a
 	// metered connection). Default 0: no cap.
 	MaxBitrate int
+	// ClientOffer makes the client the offerer on the subscriber connection
+	// too, for players that cannot take offers from the server (WHEP): the
+	// signaling layer passes the client's offer to HandleSubscriberOffer
+	// instead of relaying EventSubscriberOffer. The offer fixes the
+	// connection once; each of its receive-only audio and video sections
+	// carries one subscribed track at a time (see HandleSubscriberOffer), and
+	// Subscribe fails with ErrNoSlot when every section of the track's kind
+	// is taken. Default false: the SFU offers (browsers).
+	ClientOffer bool
 }
 
 // Participant is one client in a room, with a publisher connection (client
@@ -39,17 +48,24 @@ type Participant struct {
 	events    *eventQueue
 	estimator atomic.Value // cc.BandwidthEstimator of the subscriber connection
 	cap       atomic.Int64
+	probe     prober
 	// subReady is set once the subscriber connection is connected (DTLS
 	// done): Pion silently drops packets written before SRTP is ready, so
 	// down-tracks must not start (and consume a keyframe) earlier.
 	subReady atomic.Bool
 	kick     chan struct{}
 	done     chan struct{}
+	// pubICE is closed once the publisher connection's ICE transport has
+	// started (and knows the client's credentials); see
+	// HandlePublisherOffer.
+	pubICE     chan struct{}
+	pubICEOnce sync.Once
 
 	mu        sync.Mutex
 	closed    bool
 	published map[TrackID]*publishedTrack
 	subs      map[TrackID]*DownTrack
+	slots     []*subscriberSlot // ClientOffer mode only
 
 	negMu       sync.Mutex
 	outstanding bool // an offer is waiting for its answer
@@ -70,6 +86,7 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 		events:    newEventQueue(),
 		kick:      make(chan struct{}, 1),
 		done:      make(chan struct{}),
+		pubICE:    make(chan struct{}),
 		published: make(map[TrackID]*publishedTrack),
 		subs:      make(map[TrackID]*DownTrack),
 		pumpDone:  make(chan struct{}),
@@ -86,7 +103,7 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 	}
 	subAPI, err := newSubscriberAPI(s.media, s.settings, s.lf, s.cfg, func(e cc.BandwidthEstimator) {
 		p.estimator.Store(e)
-	})
+	}, func() int { return int(p.probe.rate.Load()) })
 	if err != nil {
 		p.Leave()
 		return nil, err
@@ -96,6 +113,11 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 		return nil, fmt.Errorf("sfu: subscriber connection: %w", err)
 	}
 	p.pub.OnTrack(p.onRemoteTrack)
+	p.pub.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st != webrtc.ICEConnectionStateNew {
+			p.pubICEOnce.Do(func() { close(p.pubICE) })
+		}
+	})
 	for _, c := range []struct {
 		pc     *webrtc.PeerConnection
 		target Target
@@ -152,6 +174,20 @@ func (p *Participant) HandlePublisherOffer(ctx context.Context, offer webrtc.Ses
 	}
 	if p.isClosed() {
 		return webrtc.SessionDescription{}, ErrClosed
+	}
+	if p.pub.RemoteDescription() != nil {
+		// A renegotiation (a browser adding its microphone right after its
+		// camera) must wait until the ICE transport has started: before
+		// that Pion does not know the client's ICE credentials yet, sees
+		// them as changed and restarts ICE, and the client, which never
+		// asked for a restart, drops the new candidates.
+		select {
+		case <-p.pubICE:
+		case <-ctx.Done():
+			return webrtc.SessionDescription{}, ctx.Err()
+		case <-p.done:
+			return webrtc.SessionDescription{}, ErrClosed
+		}
 	}
 	if err := p.pub.SetRemoteDescription(offer); err != nil {
 		return webrtc.SessionDescription{}, fmt.Errorf("%w: %w", ErrInvalidSDP, err)
@@ -220,7 +256,7 @@ func (p *Participant) AddICECandidate(ctx context.Context, target Target, cand w
 func (p *Participant) negotiate() {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
-	if p.isClosed() {
+	if p.isClosed() || p.opts.ClientOffer {
 		return
 	}
 	if p.outstanding {
@@ -307,6 +343,9 @@ func (p *Participant) subscribe(t *publishedTrack) error {
 	if t.pub == p {
 		return ErrOwnTrack
 	}
+	if p.opts.ClientOffer {
+		return p.subscribeSlot(t)
+	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -330,11 +369,12 @@ func (p *Participant) subscribe(t *publishedTrack) error {
 		dt.rtcpLoop()
 	}()
 	p.mu.Unlock()
+	// Counted before addDownTrack: dropDownTrack below uncounts it.
+	metricSubscriptions.WithLabelValues(t.info.Kind.String()).Inc()
 	if !t.addDownTrack(dt) {
 		p.dropDownTrack(dt)
 		return fmt.Errorf("%w: %s", ErrTrackNotFound, t.info.ID)
 	}
-	metricSubscriptions.WithLabelValues(t.info.Kind.String()).Inc()
 	p.negotiate()
 	p.kickAllocator()
 	return nil
@@ -369,6 +409,10 @@ func (p *Participant) dropDownTrack(dt *DownTrack) {
 	metricSubscriptions.WithLabelValues(dt.track.info.Kind.String()).Dec()
 	if closed {
 		return // the connection is closing anyway
+	}
+	if dt.slot != nil {
+		p.releaseSlot(dt)
+		return
 	}
 	if err := p.sub.RemoveTrack(dt.sender); err != nil {
 		p.log.Debug("remove down-track", "err", err)

@@ -36,12 +36,29 @@ type publishedTrack struct {
 	// downTracks is replaced, never mutated (copy on write under mu), so the
 	// media path reads it with one atomic load.
 	downTracks atomic.Pointer[[]*DownTrack]
+	// muted (MuteTrack) drops media; stopped (Unpublish) drops it for good
+	// while the publisher's stream is drained until it ends.
+	muted   atomic.Bool
+	stopped atomic.Bool
 
-	mu        sync.Mutex
-	layers    [numLayers]*layerReceiver
+	mu     sync.Mutex
+	layers [numLayers]*layerReceiver
+	// expected are the layers the publisher's offer announced (its rids).
+	// Dynacast never pauses one of them before its first packet arrived:
+	// the SFU would otherwise pause a layer it has not seen yet (nobody can
+	// want it), the publisher would never send it, and it could never be
+	// wanted.
+	expected  [numLayers]bool
 	readers   int
 	closed    bool
 	announced Layer // last dynacast MaxLayer sent to the publisher
+	// resumedMono is when dynacast last raised announced (monotonic ns): a
+	// resumed layer counts as present for layerActiveWindow, until its
+	// packets flow again, or the selector would give it up at once.
+	resumedMono int64
+	// changedMono is when dynacast last changed announced: a measurement
+	// window containing a pause or resume says nothing about a layer's rate.
+	changedMono int64
 	// measurement state for layer bitrates
 	measuredAt   time.Time
 	measuredMono int64
@@ -87,6 +104,11 @@ func newPublishedTrack(r *Room, p *Participant, id TrackID, remote *webrtc.Track
 			}
 		}
 	}
+	if t.video {
+		for _, tr := range recv.Tracks() {
+			t.expected[layerForRID(tr.RID()).idx()] = true
+		}
+	}
 	empty := []*DownTrack{}
 	t.downTracks.Store(&empty)
 	return t
@@ -116,6 +138,8 @@ func (t *publishedTrack) addLayer(remote *webrtc.TrackRemote, recv *webrtc.RTPRe
 		defer p.wg.Done()
 		drainReceiverRTCP(recv, remote.RID())
 	}()
+	// A layer arriving may lift the start-up hold on pausing it.
+	t.updateDynacast()
 	return true
 }
 
@@ -170,8 +194,8 @@ func (t *publishedTrack) readLoop(lr *layerReceiver) {
 
 // forward inspects pkt and writes it to every down-track.
 func (t *publishedTrack) forward(lr *layerReceiver, pkt *rtp.Packet, size int, now int64, pool *fanoutPool, chunk int) {
-	if len(pkt.Payload) == 0 {
-		return // padding-only probe: nothing to forward
+	if len(pkt.Payload) == 0 || t.muted.Load() || t.stopped.Load() {
+		return // padding-only probe, or not to be forwarded now
 	}
 	kf := false
 	if t.video {
@@ -187,14 +211,42 @@ func (t *publishedTrack) forward(lr *layerReceiver, pkt *rtp.Packet, size int, n
 	if lr.first.Load() == 0 {
 		lr.first.Store(now)
 	}
-	lr.fan.forward(pool, chunk, *t.downTracks.Load(), lr.layer, pkt, kf, now)
+	sent := lr.fan.forward(pool, chunk, *t.downTracks.Load(), lr.layer, pkt, kf, now)
+	if sent == 0 {
+		return
+	}
+	bytes := uint64(sent) * uint64(len(pkt.Payload))
+	if t.video {
+		packetsVideo.Add(float64(sent))
+		bytesVideo.Add(float64(bytes))
+	} else {
+		packetsAudio.Add(float64(sent))
+		bytesAudio.Add(float64(bytes))
+	}
+	st := &t.room.sfu.stats
+	st.packets.Add(uint64(sent))
+	st.bytes.Add(bytes)
 }
+
+// infoNow is the track's description with its current mute state.
+func (t *publishedTrack) infoNow() TrackInfo {
+	info := t.info
+	info.Muted = t.muted.Load()
+	return info
+}
+
+// pliHook, when set (by tests), is called for every PLI sent to a
+// publisher, at the moment it is sent.
+var pliHook atomic.Pointer[func(ssrc uint32)]
 
 // sendPLI asks the publisher for a keyframe on lr (RFC 4585 §6.3.1). Called
 // by the layer's throttle, never more than once per window.
 func (t *publishedTrack) sendPLI(lr *layerReceiver) {
 	pliOut.Inc()
 	ssrc := uint32(lr.remote.SSRC())
+	if h := pliHook.Load(); h != nil {
+		(*h)(ssrc)
+	}
 	if err := t.pub.pub.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
 		t.pub.log.Debug("send PLI", "err", err)
 	}
@@ -227,8 +279,10 @@ func (t *publishedTrack) layerState(now time.Time) (present [numLayers]bool, bit
 			}
 			b := lr.bytes.Load()
 			// Only windows the layer was sending for the whole of count:
-			// a window that contains the layer's start underestimates it.
-			full := lr.first.Load() != 0 && lr.first.Load() <= t.measuredMono
+			// a window that contains the layer's start, a dynacast pause
+			// or resume, or its stop underestimates it.
+			full := lr.first.Load() != 0 && lr.first.Load() <= t.measuredMono &&
+				t.changedMono <= t.measuredMono && mono-lr.last.Load() < int64(200*time.Millisecond)
 			if !t.measuredAt.IsZero() && full {
 				if rate := int(float64(b-lr.lastBytes) * 8 / dt.Seconds()); rate > 0 {
 					t.bitrates[i] = rate // a paused layer keeps its last rate
@@ -245,7 +299,8 @@ func (t *publishedTrack) layerState(now time.Time) (present [numLayers]bool, bit
 		}
 		active := mono-lr.last.Load() < int64(layerActiveWindow)
 		pausedByDynacast := layerFromIdx(i) > t.announced
-		present[i] = active || pausedByDynacast
+		resuming := t.resumedMono != 0 && mono-t.resumedMono < int64(layerActiveWindow)
+		present[i] = active || pausedByDynacast || resuming
 	}
 	return present, t.bitrates
 }
@@ -310,7 +365,19 @@ func (t *publishedTrack) updateDynacast() {
 		}
 	}
 	t.mu.Lock()
+	for i := numLayers - 1; i >= 0; i-- {
+		if t.expected[i] && t.layers[i] == nil {
+			want = max(want, layerFromIdx(i)) // not seen yet: keep it on
+			break
+		}
+	}
 	changed := want != t.announced
+	if changed {
+		t.changedMono = nanotime()
+	}
+	if want > t.announced {
+		t.resumedMono = t.changedMono
+	}
 	t.announced = want
 	t.mu.Unlock()
 	if changed {

@@ -68,7 +68,7 @@ func (r *Room) Tracks() []TrackInfo {
 	defer r.mu.Unlock()
 	infos := make([]TrackInfo, 0, len(r.tracks))
 	for _, t := range r.tracks {
-		infos = append(infos, t.info)
+		infos = append(infos, t.infoNow())
 	}
 	sort.Slice(infos, func(i, j int) bool { return infos[i].ID < infos[j].ID })
 	return infos
@@ -124,7 +124,7 @@ func (r *Room) Join(ctx context.Context, id ParticipantID, opts JoinOptions) (*P
 	}
 	infos := make([]TrackInfo, 0, len(r.tracks))
 	for _, t := range r.tracks {
-		infos = append(infos, t.info)
+		infos = append(infos, t.infoNow())
 	}
 	r.mu.Unlock()
 	metricParticipants.Inc()
@@ -132,7 +132,7 @@ func (r *Room) Join(ctx context.Context, id ParticipantID, opts JoinOptions) (*P
 		p.events.push(Event{Kind: EventTrackPublished, Track: info})
 	}
 	for _, t := range existing {
-		if err := p.subscribe(t); err != nil && !errors.Is(err, ErrClosed) {
+		if err := p.subscribe(t); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrNoSlot) {
 			p.log.Warn("auto-subscribe failed", "track", t.info.ID, "err", err)
 		}
 	}
@@ -162,10 +162,11 @@ func (r *Room) addTrack(t *publishedTrack) bool {
 	r.mu.Unlock()
 	metricTracks.WithLabelValues(t.info.Kind.String()).Inc()
 	for _, p := range all {
-		p.events.push(Event{Kind: EventTrackPublished, Track: t.info})
+		p.events.push(Event{Kind: EventTrackPublished, Track: t.infoNow()})
 	}
 	for _, p := range auto {
-		if err := p.subscribe(t); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrAlreadySubscribed) {
+		if err := p.subscribe(t); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrAlreadySubscribed) &&
+			!errors.Is(err, ErrNoSlot) {
 			p.log.Warn("auto-subscribe failed", "track", t.info.ID, "err", err)
 		}
 	}
@@ -193,8 +194,19 @@ func (r *Room) removeTrack(t *publishedTrack) {
 		dt.sub.dropDownTrack(dt)
 	}
 	for _, p := range all {
-		p.events.push(Event{Kind: EventTrackUnpublished, Track: t.info})
+		p.events.push(Event{Kind: EventTrackUnpublished, Track: t.infoNow()})
 	}
+}
+
+// trackList returns the room's published tracks, in no particular order.
+func (r *Room) trackList() []*publishedTrack {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*publishedTrack, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		out = append(out, t)
+	}
+	return out
 }
 
 func (r *Room) track(id TrackID) (*publishedTrack, bool) {

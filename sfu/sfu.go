@@ -12,7 +12,9 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
+	plog "github.com/plenaryhq/plenary/internal/logging"
 	"github.com/plenaryhq/plenary/internal/tenant"
+	"github.com/plenaryhq/plenary/sfu/internal/hdrhist"
 )
 
 // roomKey keys rooms by tenant first: two tenants that both have a room
@@ -34,6 +36,8 @@ type SFU struct {
 	settings  webrtc.SettingEngine
 	pubAPI    *webrtc.API
 	pool      *fanoutPool
+	stats     nodeStats
+	latency   *hdrhist.Histogram // nil unless cfg.MeasureLatency
 
 	mu     sync.Mutex
 	rooms  map[roomKey]*Room
@@ -54,7 +58,7 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("component", "sfu")
-	lf := slogFactory{log: log}
+	lf := &plog.PionFactory{Log: log}
 	me, err := newMediaEngine()
 	if err != nil {
 		return nil, err
@@ -87,6 +91,9 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		pubAPI:    pubAPI,
 		pool:      newFanoutPool(workers),
 		rooms:     make(map[roomKey]*Room),
+	}
+	if cfg.MeasureLatency {
+		s.latency = &hdrhist.Histogram{}
 	}
 	log.Info("sfu listening", "udp", tr.udpAddr(), "tcp", tr.tcpAddr())
 	return s, nil

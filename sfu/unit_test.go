@@ -116,6 +116,23 @@ func TestKeyframeThrottleMerges(t *testing.T) {
 	require.EqualValues(t, 2, sent.Load())
 }
 
+// TestKeyframeThrottleStaleTimer: a timer run that is due before the last
+// PLI (it fired late, after a request had sent one and queued another) must
+// not send a second PLI inside the window. -race runs of the 50-viewer test
+// on a loaded machine found this.
+func TestKeyframeThrottleStaleTimer(t *testing.T) {
+	var sent atomic.Int32
+	k := newKeyframeThrottle(time.Hour, func() { sent.Add(1) })
+	defer k.close()
+	k.request() // sent
+	k.request() // merged: pending, timer armed for the end of the window
+	k.fire()    // the stale run
+	require.EqualValues(t, 1, sent.Load())
+	k.mu.Lock()
+	require.True(t, k.pending, "the merged request still waits for the window")
+	k.mu.Unlock()
+}
+
 func TestLayerSelectorHysteresis(t *testing.T) {
 	all := [numLayers]bool{true, true, true}
 	rates := [numLayers]int{100_000, 300_000, 900_000}

@@ -74,21 +74,30 @@ func newPublisherAPI(me *webrtc.MediaEngine, se webrtc.SettingEngine, lf logging
 // estimator uses a no-op pacer because an SFU forwards packets as they come
 // and layer selection, not pacing, keeps it under the estimate.
 func newSubscriberAPI(me *webrtc.MediaEngine, se webrtc.SettingEngine, lf logging.LoggerFactory, cfg Config,
-	onEstimator func(cc.BandwidthEstimator),
+	onEstimator func(cc.BandwidthEstimator), sendRate func() int,
 ) (*webrtc.API, error) {
 	reg := &interceptor.Registry{}
 	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return gcc.NewSendSideBWE(
+		bwe, err := gcc.NewSendSideBWE(
 			gcc.SendSideBWEInitialBitrate(cfg.InitialBitrate),
 			gcc.SendSideBWEMaxBitrate(cfg.MaxBitrate),
 			gcc.SendSideBWEPacer(gcc.NewNoOpPacer()),
 			gcc.WithLoggerFactory(lf),
 		)
+		if err != nil {
+			return nil, err
+		}
+		return &retransmitBudget{BandwidthEstimator: bwe, sendRate: sendRate}, nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sfu: congestion control: %w", err)
 	}
-	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) { onEstimator(e) })
+	ccf.OnNewPeerConnection(func(_ string, e cc.BandwidthEstimator) {
+		if rb, ok := e.(*retransmitBudget); ok {
+			e = rb.BandwidthEstimator // the allocator wants the plain estimate
+		}
+		onEstimator(e)
+	})
 	resp, err := nack.NewResponderInterceptor(nack.WithResponderLoggerFactory(lf))
 	if err != nil {
 		return nil, fmt.Errorf("sfu: nack responder: %w", err)
@@ -101,14 +110,34 @@ func newSubscriberAPI(me *webrtc.MediaEngine, se webrtc.SettingEngine, lf loggin
 	if err != nil {
 		return nil, fmt.Errorf("sfu: twcc header: %w", err)
 	}
-	// Order matters. The first interceptor added sits next to the wire. The
-	// NACK responder goes first so its retransmissions (on the RTX SSRC,
-	// RFC 4588) are written straight to the transport: the CC pacer only
-	// knows the media SSRCs and would drop them. CC comes next so it records
-	// every media packet after the TWCC header interceptor numbered it.
+	// Order matters. The first interceptor added sits next to the wire.
+	// Congestion control is split in two (cc_split.go): its RTCP half goes
+	// below the NACK responder, which then caps retransmissions to the
+	// estimate; its RTP half above it, so retransmissions (RTX SSRC) bypass
+	// the pacer, and after the TWCC header interceptor numbered each packet.
+	halves := &ccHalves{factory: ccf}
+	reg.Add(halves.rtcpFactory())
 	reg.Add(resp)
-	reg.Add(ccf)
+	reg.Add(halves.rtpFactory())
 	reg.Add(sr)
 	reg.Add(hdr)
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithSettingEngine(se), webrtc.WithInterceptorRegistry(reg)), nil
+}
+
+// retransmitBudget is the estimator as the NACK responder sees it: Pion's
+// responder caps retransmissions to the estimator's target bitrate (see
+// cc_split.go). Capped at the estimate alone, a subscriber whose estimate
+// collapsed (heavy loss, or a CPU-starved client) could not recover even
+// moderate loss on a track it still receives; uncapped, its NACKs can
+// multiply the SFU's load. So the budget is the estimate, but never less
+// than a quarter of what is actually being sent to the subscriber: loss up
+// to about 20% can always be repaired, a NACK storm adds at most 25%.
+type retransmitBudget struct {
+	cc.BandwidthEstimator
+	sendRate func() int
+}
+
+// GetTargetBitrate implements cc.BandwidthEstimator for the responder.
+func (r *retransmitBudget) GetTargetBitrate() int {
+	return max(r.BandwidthEstimator.GetTargetBitrate(), r.sendRate()/4)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/plenaryhq/plenary/recorder/library"
 	"github.com/plenaryhq/plenary/scheduler"
 	"github.com/plenaryhq/plenary/sfu"
+	"github.com/plenaryhq/plenary/sfu/whip"
 	"github.com/plenaryhq/plenary/web"
 )
 
@@ -85,6 +86,14 @@ func (p *platform) wire(ctx context.Context) error {
 		p.closers = append(p.closers, node.Close)
 		p.workers = append(p.workers, node.Run)
 		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
+
+		// WHIP ingest (OBS → stage) and WHEP playback, the standard HTTP
+		// entry points for broadcasters (RFC 9725).
+		ingest := whip.NewIngest(node, whip.Options{Verifier: p.verifier, Log: p.log})
+		ingest.Register(p.http.Mux(), "/v1/whip")
+		playback := whip.NewPlayback(node, whip.Options{Verifier: p.verifier, Log: p.log})
+		playback.Register(p.http.Mux(), "/v1/whep")
+		p.closers = append(p.closers, ingest.Close, playback.Close)
 	}
 	if err := p.wireSignaling(ctx); err != nil {
 		return err

@@ -173,7 +173,7 @@ func TestContainerFlags(t *testing.T) {
 					if iv.sub[0] == "serve" {
 						t.Fatalf("plenary has no serve subcommand")
 					}
-					t.Skipf("plenary %s does not exist yet: the flags of %s (%s) are unchecked until it does",
+					t.Fatalf("plenary %s does not exist: %s runs it with %s",
 						strings.Join(iv.sub, " "), iv.where(), strings.Join(iv.args, " "))
 				}
 				vals, pos, unknown := parseFlags(iv.args, h)

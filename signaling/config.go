@@ -34,6 +34,9 @@ const (
 	DefaultPresenceBatchMin  = 32
 	DefaultPresenceWindow    = 100 * time.Millisecond
 	DefaultMaxPresenceList   = 200
+	// DefaultPresenceQuietAbove is the room size from which plain
+	// attendees' joins and leaves are no longer announced.
+	DefaultPresenceQuietAbove = 1000
 )
 
 // Config tunes a Gateway. The zero value is usable: every zero field means
@@ -107,6 +110,16 @@ type Config struct {
 	// reply's count has the total): moderators and speakers first, then
 	// raised hands, then the most recent attendees. Default 200.
 	MaxPresenceList int
+	// PresenceQuietAbove is the number of participants from which a room
+	// stops announcing the presence.join and presence.leave of plain
+	// attendees (no raised hand): announcing every join of an audience to
+	// the whole audience is O(n²) frames and bytes, which at a few
+	// thousand members swamps every connection during a join storm. Join
+	// replies still carry the count and the speakers, moderators and
+	// raised hands; a quiet attendee who raises a hand or is promoted is
+	// announced with presence.join at that moment. Default 1000; -1
+	// always announces.
+	PresenceQuietAbove int
 }
 
 // withDefaults returns c with zero fields replaced by their defaults.
@@ -159,6 +172,9 @@ func (c Config) withDefaults() Config {
 	set(&c.PresenceWindow, DefaultPresenceWindow)
 	if c.MaxPresenceList == 0 {
 		c.MaxPresenceList = DefaultMaxPresenceList
+	}
+	if c.PresenceQuietAbove == 0 {
+		c.PresenceQuietAbove = DefaultPresenceQuietAbove
 	}
 	return c
 }

@@ -59,6 +59,9 @@ type localRoom struct {
 	mu      sync.RWMutex
 	members map[string]*member // by participant ID
 	speaker string             // the active speaker last announced by this gateway
+
+	// presence coalesces the joins' reads of the room's presence records.
+	presence presenceReader
 }
 
 // control is a message between gateways about one room: a moderation
@@ -98,6 +101,9 @@ func (h *hub) acquire(ctx context.Context, t tenant.ID, room string) (*localRoom
 		}
 		r = &localRoom{h: h, key: k, name: room, ch: ch, ready: make(chan struct{}),
 			ctl: make(chan control, controlQueue), done: make(chan struct{}), members: make(map[string]*member)}
+		r.presence.fetch = func(ctx context.Context) ([]Record, error) {
+			return h.gw.state.Participants(ctx, t, room, time.Now())
+		}
 		h.rooms[k] = r
 		go r.subscribe()
 	}

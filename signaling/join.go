@@ -142,14 +142,29 @@ func (g *Gateway) completeJoin(ctx context.Context, m *member, req joinRequest) 
 	if err := g.state.PutParticipant(ctx, t, room, rec); err != nil {
 		return nil, stateError(err)
 	}
-	if err := g.publishEvent(ctx, t, room, typePresenceJoin, presenceEvent{Participant: rec.Participant}); err != nil {
-		return nil, perr(protocol.CodeUnavailable, "room fan-out unavailable")
+	// The snapshot is taken after the member was registered (so every
+	// later presence event reaches it) and before the join is announced,
+	// which depends on the room's size. One shared read per room at a
+	// time: a join storm would otherwise read the whole presence hash once
+	// per join (O(n²) on Redis).
+	recs, err := m.room.presence.read(ctx)
+	if err != nil {
+		return nil, stateError(err)
+	}
+	if g.announces(len(recs), rec.Participant) {
+		m.upd.Lock() // orders the join before any presence.update
+		err := g.publishEvent(ctx, t, room, typePresenceJoin, presenceEvent{Participant: rec.Participant})
+		m.announced = err == nil
+		m.upd.Unlock()
+		if err != nil {
+			return nil, perr(protocol.CodeUnavailable, "room fan-out unavailable")
+		}
 	}
 	reply := &joinReply{
 		Room: room, Self: rec.Participant, CanPublish: rec.Participant.CanPublish(),
 		Session: sessionInfo{ID: s.id, ResumeToken: s.resumeToken(), GraceMS: g.cfg.ResumeGrace.Milliseconds()},
 	}
-	// Media is placed before the snapshot is read, so the reply's node is
+	// Media is placed before the reply is built, so the reply's node is
 	// the one the subscriber offer (held in pending) comes from.
 	// A gateway without a media plane (chat-only deployments, tests)
 	// joins without media; a configured node that fails fails the join.
@@ -161,16 +176,22 @@ func (g *Gateway) completeJoin(ctx context.Context, m *member, req joinRequest) 
 		}
 		reply.Media = &mediaInfo{Node: node}
 	}
-	recs, err := g.state.Participants(ctx, t, room, time.Now())
-	if err != nil {
-		return nil, stateError(err)
-	}
 	reply.Participants = selectPresence(recs, s.id, g.cfg.MaxPresenceList)
 	reply.Count = len(recs)
 	if reply.Locked, err = g.state.Locked(ctx, t, room); err != nil {
 		return nil, stateError(err)
 	}
 	return reply, nil
+}
+
+// announces reports whether the join of p to a room of n participants is
+// published (see Config.PresenceQuietAbove).
+func (g *Gateway) announces(n int, p Participant) bool {
+	quiet := g.cfg.PresenceQuietAbove
+	if quiet < 0 || n < quiet {
+		return true
+	}
+	return p.Role.AtLeast(auth.RoleSpeaker) || p.Hand != 0
 }
 
 // handleLeave serves leave.

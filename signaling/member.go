@@ -27,6 +27,9 @@ type member struct {
 	upd  sync.Mutex
 	self Participant
 	left bool
+	// announced records that presence.join was published for the member
+	// (see Config.PresenceQuietAbove); only then is its leave announced.
+	announced bool
 
 	// mmu guards the media session; it is replaced on a media reset.
 	mmu       sync.Mutex
@@ -76,7 +79,16 @@ func (m *member) update(ctx context.Context, fn func(p *Participant) bool) (Part
 	if err := gw.state.PutParticipant(ctx, m.tenant(), m.room.name, m.recordLocked()); err != nil {
 		return m.self, err
 	}
-	return m.self, gw.publishEvent(ctx, m.tenant(), m.room.name, typePresenceUpdate, presenceEvent{Participant: m.self})
+	typ := typePresenceUpdate
+	if !m.announced {
+		// A quiet attendee the room has never heard of is introduced.
+		typ = typePresenceJoin
+	}
+	if err := gw.publishEvent(ctx, m.tenant(), m.room.name, typ, presenceEvent{Participant: m.self}); err != nil {
+		return m.self, err
+	}
+	m.announced = true
+	return m.self, nil
 }
 
 // refresh renews the member's presence lease.
@@ -129,6 +141,7 @@ func (g *Gateway) leaveRoom(m *member, reason string) {
 	m.upd.Lock()
 	m.left = true
 	self := m.self
+	announced := m.announced
 	m.upd.Unlock()
 
 	m.closeMedia()
@@ -137,7 +150,9 @@ func (g *Gateway) leaveRoom(m *member, reason string) {
 	if err := g.state.RemoveParticipant(ctx, m.tenant(), m.room.name, s.id); err != nil {
 		g.log.Warn("remove presence", "room", m.room.name, "participant", s.id, "err", err)
 	}
-	g.publishPresenceLeave(ctx, m.tenant(), m.room.name, self, reason)
+	if announced {
+		g.publishPresenceLeave(ctx, m.tenant(), m.room.name, self, reason)
+	}
 	g.hmu.RLock()
 	obs := append([]protocol.RoomObserver(nil), g.observers...)
 	g.hmu.RUnlock()

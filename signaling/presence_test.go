@@ -66,3 +66,27 @@ func TestJoinReplyPresenceCap(t *testing.T) {
 	require.Equal(t, 5, jl.Count)
 	require.ElementsMatch(t, []string{jl.Self.ID, js.Self.ID, hand}, ids(jl.Participants))
 }
+
+// TestPresenceQuietAbove: in a room at PresenceQuietAbove participants a
+// plain attendee's join is not announced; raising a hand introduces it
+// with presence.join, and only then is its leave announced.
+func TestPresenceQuietAbove(t *testing.T) {
+	e := newEnv(t)
+	s := e.Start(t, signaling.Config{PresenceQuietAbove: 2}, nil)
+	watcher := e.Dial(t, s, e.Token(t, tenantA, "watch", auth.RoleAttendee))
+	join(t, watcher, "big", false)
+	ada := e.Dial(t, s, e.Token(t, tenantA, "ada", auth.RoleAttendee))
+	ja := join(t, ada, "big", false)
+	require.Equal(t, 2, ja.Count)
+
+	_, err := request(t, ada, "hand.raise", "big", nil)
+	require.NoError(t, err)
+	// Events arrive in order: had the join been announced, its
+	// presence.join (without a hand) would come first.
+	ev := waitEvent(t, watcher, "presence.join", presenceOf(ja.Self.ID))
+	require.NotZero(t, participantIn(t, ev).Hand, "a quiet attendee is introduced when it raises a hand")
+
+	_, err = request(t, ada, "leave", "big", nil)
+	require.NoError(t, err)
+	waitEvent(t, watcher, "presence.leave", presenceOf(ja.Self.ID))
+}

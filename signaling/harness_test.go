@@ -109,6 +109,8 @@ func (s *fakeSession) SetPreference(string, signaling.TrackPreference) error {
 	return nil
 }
 func (s *fakeSession) RestartICE(context.Context) error { return signaling.ErrNotSupported }
+func (s *fakeSession) MuteTrack(string, bool) error     { return signaling.ErrTrackNotFound }
+func (s *fakeSession) Unpublish(string) error           { return signaling.ErrTrackNotFound }
 func (s *fakeSession) Events() <-chan signaling.MediaEvent {
 	return s.events
 }

@@ -33,6 +33,9 @@ type MediaNode interface {
 type MediaJoinOptions struct {
 	// AutoSubscribe subscribes to every track of the room, now and later.
 	AutoSubscribe bool
+	// Hidden keeps the participant out of what other participants are told
+	// (recorders, relays): its tracks, if any, are still forwarded.
+	Hidden bool
 }
 
 // MediaSession is one participant's media on a node. Implementations are
@@ -56,6 +59,14 @@ type MediaSession interface {
 	// RestartICE makes the node send a subscriber offer with new ICE
 	// credentials (RFC 8445 §9); ErrNotSupported if the node cannot.
 	RestartICE(ctx context.Context) error
+	// MuteTrack mutes (or unmutes) one of the participant's own published
+	// tracks at the node: while muted its media reaches nobody, whatever the
+	// client does (moderator mute). ErrTrackNotFound if the participant
+	// does not publish track.
+	MuteTrack(track string, muted bool) error
+	// Unpublish stops one of the participant's own published tracks for
+	// every subscriber (a demoted speaker). ErrTrackNotFound as MuteTrack.
+	Unpublish(track string) error
 	// Events delivers what the client must be told; closed after Leave.
 	Events() <-chan MediaEvent
 	// Leave closes both connections and unpublishes the participant's
@@ -121,6 +132,8 @@ type TrackInfo struct {
 	StreamID string `json:"stream,omitempty"`
 	// Simulcast is true when the track has several layers.
 	Simulcast bool `json:"simulcast,omitempty"`
+	// Muted is true while the node drops the track's media.
+	Muted bool `json:"muted,omitempty"`
 }
 
 // MediaEventKind says what a MediaEvent reports.
@@ -146,10 +159,16 @@ const (
 	MediaPublisherLayers
 	// MediaConnectionState: Target's peer connection is now State.
 	MediaConnectionState
+	// MediaTrackMuted: Track (Track.Muted says which way) was muted or
+	// unmuted at the node.
+	MediaTrackMuted
+	// MediaNodeDraining: the node is shutting down; the gateway should move
+	// the participant to another node (re-join elsewhere) now.
+	MediaNodeDraining
 )
 
 var mediaEventNames = [...]string{"unknown", "track_published", "track_unpublished", "subscriber_offer",
-	"ice_candidate", "active_speaker", "publisher_layers", "connection_state"}
+	"ice_candidate", "active_speaker", "publisher_layers", "connection_state", "track_muted", "node_draining"}
 
 // String returns the kind's name.
 func (k MediaEventKind) String() string {

@@ -174,6 +174,14 @@ func (s *session) SetPreference(track string, p signaling.TrackPreference) error
 // no server-initiated ICE restart of the subscriber connection yet.
 func (s *session) RestartICE(context.Context) error { return signaling.ErrNotSupported }
 
+// MuteTrack implements signaling.MediaSession.
+func (s *session) MuteTrack(track string, muted bool) error {
+	return mapErr(s.p.MuteTrack(sfu.TrackID(track), muted))
+}
+
+// Unpublish implements signaling.MediaSession.
+func (s *session) Unpublish(track string) error { return mapErr(s.p.Unpublish(sfu.TrackID(track))) }
+
 // Events implements signaling.MediaSession.
 func (s *session) Events() <-chan signaling.MediaEvent { return s.events }
 

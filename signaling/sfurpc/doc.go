@@ -1,0 +1,33 @@
+// Package sfurpc serves the signaling media interfaces (signaling.MediaNode,
+// signaling.MediaSession) over the bus, so that gateway processes drive SFU
+// nodes in other processes: the second transport of ARCHITECTURE.md "How
+// signaling drives the SFU" (the first is signaling/sfunode, in process).
+// Both transports pass one conformance suite (signaling/mediatest).
+//
+// # Shape
+//
+// Every SFU node runs a Server that subscribes to its node-addressed system
+// channel "sys:sfurpc.node.<node-id>" and wraps the node's local MediaNode.
+// Every gateway runs one Client that subscribes to
+// "sys:sfurpc.gw.<gateway-id>"; requests carry that address, and the node
+// sends replies and the session's events there. A request carries a
+// deadline; the node abandons work whose caller has given up.
+//
+// # Delivery and liveness
+//
+// The bus is at-most-once (package bus). A request or reply lost in a Redis
+// outage surfaces as a timeout at the caller. Events carry a per-session
+// sequence number: a gap means an event was lost (an ICE candidate, an
+// offer), so the client ends the session — its Events channel closes — and
+// the gateway re-joins the participant, as it does when a node fails.
+//
+// Sessions are leased: the client pings each node it has sessions on every
+// Config.KeepAlive with the list of its session IDs. A node leaves sessions
+// not pinged for Config.SessionTTL (a gateway that died), and answers with
+// the IDs it does not know (a node that restarted) so the client closes
+// them; a node that does not answer for SessionTTL is considered dead and
+// every session on it is closed.
+//
+// Messages are JSON: they are control traffic (joins, SDP, candidates), a
+// few per participant per minute, never media.
+package sfurpc

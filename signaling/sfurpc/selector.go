@@ -1,0 +1,57 @@
+package sfurpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/plenaryhq/plenary/internal/noderegistry"
+	"github.com/plenaryhq/plenary/internal/tenant"
+	"github.com/plenaryhq/plenary/signaling"
+)
+
+// Selector places participants on the SFU nodes of a node registry and
+// reaches them through a Client — or directly, for the node running in this
+// process.
+type Selector struct {
+	// Registry lists the live nodes.
+	Registry noderegistry.Registry
+	// Client reaches remote nodes.
+	Client *Client
+	// Local is this process's own node, if it runs one; it is called
+	// directly when placement picks it.
+	Local signaling.MediaNode
+	// Placement tunes node choice (regions, capacity).
+	Placement noderegistry.PlacementConfig
+	// Region is the region hint used for every participant (the gateway's
+	// own region): clients reach the gateway of their nearest region.
+	Region string
+}
+
+var _ signaling.NodeSelector = (*Selector)(nil)
+
+// RoomKey is the key SFU nodes report their rooms under in the registry
+// (noderegistry.Node.Rooms), which gives placement its room affinity.
+func RoomKey(t tenant.ID, room string) string { return string(t) + "/" + room }
+
+// Select implements signaling.NodeSelector.
+func (s *Selector) Select(ctx context.Context, t tenant.ID, room, participant string) (signaling.MediaNode, error) {
+	nodes, err := s.Registry.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: node registry: %w", signaling.ErrNoMedia, err)
+	}
+	n, err := noderegistry.Place(nodes, noderegistry.Request{Room: RoomKey(t, room), RegionHint: s.Region}, s.Placement)
+	if err != nil {
+		if errors.Is(err, noderegistry.ErrNoNode) {
+			return nil, fmt.Errorf("%w: %w", signaling.ErrNoMedia, err)
+		}
+		return nil, err
+	}
+	if s.Local != nil && n.ID == s.Local.ID() {
+		return s.Local, nil
+	}
+	if s.Client == nil {
+		return nil, fmt.Errorf("%w: node %s is remote and no RPC client is configured", signaling.ErrNoMedia, n.ID)
+	}
+	return s.Client.Node(n.ID), nil
+}

@@ -38,18 +38,25 @@ func (d *eventDoc) event() *Event {
 	return &Event{Seq: uint64(d.Seq), Type: d.Type, Data: []byte(d.Data)}
 }
 
-// archiveReq is one event waiting for the group-commit writer.
+// archiveReq is one event waiting for the group-commit writer, or a
+// barrier (barrier set, no document) that is answered once everything
+// queued before it has been committed or kept for retry.
 type archiveReq struct {
-	t    tenant.ID
-	doc  eventDoc
-	done chan error // buffered 1
+	t       tenant.ID
+	doc     eventDoc
+	barrier bool
+	done    chan error // buffered 1; nil when nobody waits (enqueue)
 }
 
 // archive writes every room event to the store and reads it back for resume
-// and paging. Writes go through one goroutine that commits whatever has
-// queued up as one InsertMany per tenant (group commit), so concurrent sends
-// share a round trip. An event whose write fails is kept and retried every
-// retryInterval (at most maxRetry of them; see Service.send).
+// and paging. Writes are asynchronous (docs/decisions.md, "Chat ack and the
+// archive"): the send path only queues the event (enqueue) after it is in
+// recent history, and one goroutine commits whatever has queued up as one
+// InsertMany per tenant (group commit). Reads that must see the newest
+// events (a message being edited, a history page) first wait for the queue
+// to drain up to their call (sync). An event whose write fails is kept and
+// retried every retryInterval (at most maxRetry of them; while that list is
+// full, sends are refused: Service.appendEvent).
 type archive struct {
 	coll    *store.Collection
 	log     *slog.Logger
@@ -89,26 +96,53 @@ func (a *archive) indexes() []mongo.IndexModel {
 	}
 }
 
-// write queues ev for the writer and waits (bounded by ctx) for its commit.
-// It returns nil once the event is archived or, after a store failure, kept
-// for re-archiving; an error means the event is in recent history only (the
-// retry list is full, or the archive is closed).
-func (a *archive) write(ctx context.Context, k RoomKey, ev *Event, author string) error {
-	r := &archiveReq{t: k.Tenant, done: make(chan error, 1), doc: eventDoc{
+// enqueue hands ev to the writer without waiting for its commit. It
+// returns nil once the writer (or, when the writer stays behind for as long
+// as ctx allows, the retry list) owns the event; an error means the event is
+// in recent history only (the retry list is full, or the archive is closed).
+func (a *archive) enqueue(ctx context.Context, k RoomKey, ev *Event, author string) error {
+	r := &archiveReq{t: k.Tenant, doc: eventDoc{
 		Room: k.Room, Seq: int64(ev.Seq), Type: ev.Type, Author: author, Data: string(ev.Data),
 	}}
 	select {
+	case <-a.stop:
+		return ErrClosed
+	default:
+	}
+	select {
 	case a.reqs <- r:
+		return nil
+	default:
+	}
+	// The writer is behind (the store is slow): wait for room, then fall
+	// back to the retry list, which the retrier drains in order.
+	select {
+	case a.reqs <- r:
+		return nil
 	case <-a.stop:
 		return ErrClosed
 	case <-ctx.Done():
 		return a.keep(r)
 	}
+}
+
+// sync waits until every event enqueued before the call has been committed
+// (or kept for retry), bounded by ctx: reads that must see the newest
+// events call it first.
+func (a *archive) sync(ctx context.Context) error {
+	r := &archiveReq{barrier: true, done: make(chan error, 1)}
+	select {
+	case a.reqs <- r:
+	case <-a.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return fmt.Errorf("%w: archive sync: %w", ErrUnavailable, ctx.Err())
+	}
 	select {
 	case err := <-r.done:
 		return err
 	case <-ctx.Done():
-		return nil // the writer owns r now and keeps it if its write fails
+		return fmt.Errorf("%w: archive sync: %w", ErrUnavailable, ctx.Err())
 	}
 }
 
@@ -171,11 +205,26 @@ func (a *archive) writer() {
 // that each request learns its own outcome; a duplicate key means the event
 // is already archived and counts as success.
 func (a *archive) commit(batch []*archiveReq) {
-	archiveBatchSize.Observe(float64(len(batch)))
 	byTenant := make(map[tenant.ID][]*archiveReq, 1)
+	var barriers []*archiveReq
 	for _, r := range batch {
+		if r.barrier {
+			barriers = append(barriers, r)
+			continue
+		}
 		byTenant[r.t] = append(byTenant[r.t], r)
 	}
+	// Barriers are answered after the events queued with them: everything
+	// before a barrier is then committed or kept for retry.
+	defer func() {
+		for _, r := range barriers {
+			r.done <- nil
+		}
+	}()
+	if len(byTenant) == 0 {
+		return
+	}
+	archiveBatchSize.Observe(float64(len(batch) - len(barriers)))
 	for t, rs := range byTenant {
 		ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
 		docs := make([]any, len(rs))
@@ -186,7 +235,7 @@ func (a *archive) commit(batch []*archiveReq) {
 		cancel()
 		if err == nil {
 			for _, r := range rs {
-				r.done <- nil
+				r.answer(nil)
 			}
 			continue
 		}
@@ -196,8 +245,15 @@ func (a *archive) commit(batch []*archiveReq) {
 				a.log.Warn("chat archive write failed; will retry", "tenant", t, "room", r.doc.Room, "seq", r.doc.Seq, "err", err)
 				err = a.keep(r)
 			}
-			r.done <- err
+			r.answer(err)
 		}
+	}
+}
+
+// answer tells a waiting caller the outcome of its request, if one waits.
+func (r *archiveReq) answer(err error) {
+	if r.done != nil {
+		r.done <- err
 	}
 }
 

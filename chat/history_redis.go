@@ -133,6 +133,11 @@ func NewRedisHistory(ctx context.Context, cfg RedisHistoryConfig, log *slog.Logg
 	opts.WriteTimeout = cfg.Timeout
 	opts.PoolTimeout = cfg.Timeout
 	opts.ContextTimeoutEnabled = true
+	// Small per-connection buffers: the default 32 KiB each way (128 KiB
+	// for pipelines) per pooled connection adds up to megabytes once a join
+	// storm has grown the pool; replays of 50 events fit in far less.
+	opts.ReadBufferSize, opts.WriteBufferSize = 16<<10, 8<<10
+	opts.PipelineReadBufferSize, opts.PipelineWriteBufferSize = 32<<10, 16<<10
 	if opts.ClientName == "" {
 		opts.ClientName = cfg.Prefix + "-chat"
 	}

@@ -57,6 +57,9 @@ func (s *Service) message(ctx context.Context, k RoomKey, seq uint64) (*eventDoc
 	if err := s.idx.ensure(ctx, s); err != nil {
 		return nil, nil, unavailable("chat archive")
 	}
+	if err := s.arch.sync(ctx); err != nil { // a message just sent may still be queued
+		return nil, nil, unavailable("chat archive")
+	}
 	d, err := s.arch.get(ctx, k, seq)
 	if store.IsNotFound(err) {
 		return nil, nil, clientErr(protocol.CodeNotFound, "no message %d in this room", seq)
@@ -218,6 +221,9 @@ func (s *Service) page(ctx context.Context, k RoomKey, user string, before uint6
 		return nil, perr
 	}
 	if err := s.idx.ensure(ctx, s); err != nil {
+		return nil, unavailable("chat archive")
+	}
+	if err := s.arch.sync(ctx); err != nil { // pages include the newest messages
 		return nil, unavailable("chat archive")
 	}
 	evs, more, err := s.arch.page(ctx, k, before, limit, pageTypes)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 
 	"github.com/plenaryhq/plenary/internal/protocol"
 )
@@ -31,14 +32,27 @@ func (s *Service) OnJoin(ctx context.Context, c protocol.Conn, room string, sinc
 	if k.Validate() != nil {
 		return nil, clientErr(protocol.CodeInvalidPayload, "a valid room is required")
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.BackendTimeout)
+	// A replay that needs the archive first waits for the archive writer
+	// (asynchronous, service.go), which a burst of sends can keep busy for
+	// a few seconds: the budget is four backend timeouts, inside the
+	// gateway's request timeout.
+	ctx, cancel := context.WithTimeout(ctx, replayBudget*s.cfg.BackendTimeout)
 	defer cancel()
 	s.registerRoom(k)
 	s.watchSchedule(ctx, k.Tenant)
 	if perr := s.checkBanned(ctx, k, claims.Subject); perr != nil && !perr.Retryable {
 		return nil, perr
 	}
-	evs, sync, err := s.replay(ctx, k, since)
+	var (
+		evs  []*Event
+		sync syncData
+		err  error
+	)
+	if since == 0 {
+		evs, sync, err = s.tails.read(ctx, s, k)
+	} else {
+		evs, sync, err = s.replay(ctx, k, since)
+	}
 	if err != nil {
 		s.log.Warn("chat replay failed; client told to retry", "tenant", k.Tenant, "room", k.Room, "since", since, "err", err)
 		evs, sync = nil, syncData{From: since, Retry: true}
@@ -52,6 +66,86 @@ func (s *Service) OnJoin(ctx context.Context, c protocol.Conn, room string, sinc
 	out = append(out, &protocol.Envelope{V: protocol.Version, Type: typeSync, Room: room, Data: raw})
 	return out, nil
 }
+
+// tailReads coalesces the replays of first joins (since 0: the room's last
+// JoinBacklog events), which a join storm asks for thousands of times a
+// second with the same answer. As the gateway's presence reads do
+// (signaling/presence_read.go), callers that arrive while a read of the
+// room is running share the NEXT read, which starts when the running one
+// ends: at most one tail read per room is in flight, and every caller gets
+// a head read after it asked. That matters: the gateway registers the
+// member for live events before asking, so every event after the head the
+// caller receives reaches it live — no gap.
+type tailReads struct {
+	mu    sync.Mutex
+	rooms map[RoomKey]*tailRoom
+}
+
+// tailRoom is the coalescing state of one room; it exists while reads of
+// the room are running or waiting.
+type tailRoom struct {
+	next *tailRead // the read the next callers share; not started yet
+}
+
+// tailRead is one shared read and its result, read-only for its callers.
+type tailRead struct {
+	done chan struct{}
+	evs  []*Event
+	sync syncData
+	err  error
+}
+
+// read returns the replay of a first join to k. ctx bounds only the wait;
+// an abandoned read still completes for the others.
+func (t *tailReads) read(ctx context.Context, s *Service, k RoomKey) ([]*Event, syncData, error) {
+	t.mu.Lock()
+	if t.rooms == nil {
+		t.rooms = make(map[RoomKey]*tailRoom)
+	}
+	tr := t.rooms[k]
+	start := tr == nil
+	if start {
+		tr = &tailRoom{}
+		t.rooms[k] = tr
+	}
+	if tr.next == nil {
+		tr.next = &tailRead{done: make(chan struct{})}
+	}
+	rd := tr.next
+	t.mu.Unlock()
+	if start {
+		go t.loop(s, k, tr)
+	}
+	select {
+	case <-rd.done:
+		return rd.evs, rd.sync, rd.err
+	case <-ctx.Done():
+		return nil, syncData{}, ctx.Err()
+	}
+}
+
+// loop runs the room's pending reads one after the other until none is
+// waiting, then forgets the room.
+func (t *tailReads) loop(s *Service, k RoomKey, tr *tailRoom) {
+	for {
+		t.mu.Lock()
+		rd := tr.next
+		tr.next = nil
+		if rd == nil {
+			delete(t.rooms, k)
+			t.mu.Unlock()
+			return
+		}
+		t.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*s.cfg.BackendTimeout)
+		rd.evs, rd.sync, rd.err = s.replay(ctx, k, 0)
+		cancel()
+		close(rd.done)
+	}
+}
+
+// replayBudget bounds a join's replay, in backend timeouts.
+const replayBudget = 4
 
 // replayAck is the reply of chat.replay.
 type replayAck struct {
@@ -111,7 +205,11 @@ func (s *Service) replay(ctx context.Context, k RoomKey, since uint64) ([]*Event
 	if want == 0 {
 		return nil, sync, nil
 	}
-	if sync.From != since {
+	// A first join read only the head above (limit 0), so it reads the
+	// backlog now even when that starts at since (a room with fewer than
+	// JoinBacklog events): skipping it sent every first join of a young
+	// room to the archive.
+	if sync.From != since || limit == 0 {
 		if evs, _, err = s.read(ctx, k, sync.From, want); err != nil {
 			return nil, sync, err
 		}
@@ -124,6 +222,12 @@ func (s *Service) replay(ctx context.Context, k RoomKey, since uint64) ([]*Event
 		before := head + 1
 		if len(evs) > 0 {
 			before = evs[0].Seq
+		}
+		// Events still queued for the archive (written asynchronously) are
+		// committed first, so a history that lost them (Redis restarted)
+		// is filled without a hole.
+		if err := s.arch.sync(ctx); err != nil {
+			return nil, sync, err
 		}
 		older, err := s.arch.rangeAsc(ctx, k, sync.From, before, want)
 		if err != nil {

@@ -1,6 +1,7 @@
 package chat_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -106,4 +107,34 @@ func TestResumeAfterProcessRestart(t *testing.T) {
 	require.Equal(t, uint64(31), e.send(c, "main", "m 31"))
 	evs, _ := e.join(c, "main", 10)
 	requireMessages(t, evs, "m", 11, 31)
+}
+
+// TestFirstJoinYoungRoomReadsHistory: a first join of a room with fewer
+// events than JoinBacklog gets them from recent history, not from the
+// archive. The events are put in history only (as if the archive writer
+// had not caught up yet), so a replay that went to the archive would come
+// back empty.
+func TestFirstJoinYoungRoomReadsHistory(t *testing.T) {
+	for _, backend := range []string{"memory", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			var hist chat.History = chat.NewMemoryHistory(1000)
+			if backend == "redis" {
+				hist = newRedisHistory(t, requireRedis(t), 1000)
+			}
+			e := newEnv(t, chat.Config{}, hist)
+			k := chat.RoomKey{Tenant: tenantA, Room: "young"}
+			ctx := context.Background()
+			require.NoError(t, hist.Seed(ctx, k, 0))
+			for i := 1; i <= 3; i++ {
+				ev := &chat.Event{Type: "chat.message", Data: []byte(fmt.Sprintf(`{"user":"u","role":"attendee","text":"h%d","ts":1}`, i))}
+				_, err := hist.Append(ctx, k, ev)
+				require.NoError(t, err)
+			}
+			evs, sync := e.join(conn(tenantA, "new", auth.RoleAttendee, "young"), "young", 0)
+			require.Len(t, evs, 3, "the backlog comes from history")
+			require.Equal(t, uint64(1), evs[0].Seq)
+			require.Equal(t, float64(3), sync["head"])
+			require.Equal(t, true, sync["complete"])
+		})
+	}
 }

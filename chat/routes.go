@@ -160,7 +160,11 @@ func (s *Service) handle(ctx context.Context, c protocol.Conn, e *protocol.Envel
 	if r.write && !s.rate.allow(string(claims.Tenant)+"\x00"+claims.Subject, rc.now) {
 		return nil, &protocol.Error{Code: protocol.CodeRateLimited, Message: "too many messages; slow down", Retryable: true}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*s.cfg.BackendTimeout)
+	budget := 2 * s.cfg.BackendTimeout
+	if e.Type == "chat.replay" {
+		budget = replayBudget * s.cfg.BackendTimeout // may wait for the archive writer (resume.go)
+	}
+	ctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
 	return r.serve(s, ctx, rc, p)
 }

@@ -64,6 +64,7 @@ type Service struct {
 	now  func() time.Time
 
 	arch  *archive
+	tails tailReads // coalesced first-join replays (resume.go)
 	agg   *coalescer
 	rate  *limiter
 	slow  *slowMode
@@ -174,9 +175,11 @@ func (s *Service) Emit(ctx context.Context, t tenant.ID, room string, typ string
 
 // appendEvent is the one write path of room events: sequence and store in
 // history (seeding the room's counter from the archive when it is missing),
-// archive (group commit), then publish. The event is acknowledged only once
-// it is in history; if history cannot be reached nothing is stored and the
-// client gets a retryable CodeUnavailable.
+// queue for the archive (written asynchronously, group commit), then
+// publish. The event is acknowledged once it is in history and queued for
+// the archive (docs/decisions.md, "Chat ack and the archive"); if history
+// cannot be reached nothing is stored and the client gets a retryable
+// CodeUnavailable.
 func (s *Service) appendEvent(ctx context.Context, k RoomKey, typ string, data any, author string) (*Event, *protocol.Error) {
 	if s.isClosed() {
 		return nil, &protocol.Error{Code: protocol.CodeDraining, Message: "chat is shutting down; reconnect", Retryable: true}
@@ -205,7 +208,7 @@ func (s *Service) appendEvent(ctx context.Context, k RoomKey, typ string, data a
 		return nil, unavailable("chat history")
 	}
 	s.noteSeq(k, ev.Seq)
-	if err := s.arch.write(ctx, k, ev, author); err != nil {
+	if err := s.arch.enqueue(ctx, k, ev, author); err != nil {
 		// In recent history but not archived: still acknowledged, because
 		// history is what resume reads first; the error is logged and counted.
 		s.log.Error("chat event not archived", "tenant", k.Tenant, "room", k.Room, "seq", ev.Seq, "err", err)

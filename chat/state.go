@@ -71,15 +71,88 @@ type tenantState struct {
 // change made here invalidates the entry at once; one made on another
 // process is seen within the TTL. If the store fails, a stale entry is used
 // rather than refusing every message.
+//
+// Loads are coalesced per key (one in flight; the callers that find the
+// entry missing or expired meanwhile wait for it): in a room of 20,000,
+// every expiry used to send every join and send in flight to the store at
+// once — thousands of queries every StateTTL, exhausting the store's
+// connection pool and stalling joins for seconds.
 type stateCache struct {
 	s       *Service
 	mu      sync.Mutex
 	rooms   map[RoomKey]*roomState
 	tenants map[tenant.ID]*tenantState
+	// loads are the loads in flight, by RoomKey or tenant.ID; invalidation
+	// forgets a load, whose result is then not cached.
+	loads map[any]*stateLoad
+}
+
+// stateLoad is one load in flight; its result is set before done closes.
+type stateLoad struct {
+	done   chan struct{}
+	room   *roomState
+	tenant *tenantState
+	err    error
 }
 
 func newStateCache(s *Service) *stateCache {
-	return &stateCache{s: s, rooms: make(map[RoomKey]*roomState), tenants: make(map[tenant.ID]*tenantState)}
+	return &stateCache{s: s, rooms: make(map[RoomKey]*roomState), tenants: make(map[tenant.ID]*tenantState),
+		loads: make(map[any]*stateLoad)}
+}
+
+// coalesce runs load for key unless a load of key is in flight, and waits
+// for that load's result (bounded by ctx). store caches a result; it runs
+// under c.mu, only if the load was not forgotten meanwhile.
+func (c *stateCache) coalesce(ctx context.Context, key any, load func(context.Context, *stateLoad), store func(*stateLoad)) (*stateLoad, error) {
+	l := c.start(ctx, key, load, store)
+	select {
+	case <-l.done:
+		return l, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// refreshAhead starts a load of key, without waiting, for an entry past
+// half its TTL: with steady traffic an entry is replaced before it expires,
+// so requests do not wait for the store every StateTTL, yet no entry older
+// than StateTTL is ever used.
+func (c *stateCache) refreshAhead(age time.Duration, key any, load func(context.Context, *stateLoad), store func(*stateLoad)) {
+	if age > c.s.cfg.StateTTL/2 {
+		c.start(context.Background(), key, load, store)
+	}
+}
+
+// start returns the load of key in flight, starting one if there is none.
+func (c *stateCache) start(ctx context.Context, key any, load func(context.Context, *stateLoad), store func(*stateLoad)) *stateLoad {
+	c.mu.Lock()
+	l := c.loads[key]
+	if l == nil {
+		l = &stateLoad{done: make(chan struct{})}
+		c.loads[key] = l
+		go func() {
+			// Detached from the first caller (the others share the result),
+			// with the first caller's deadline if it is longer.
+			budget := c.s.cfg.BackendTimeout
+			if dl, ok := ctx.Deadline(); ok {
+				budget = max(budget, time.Until(dl))
+			}
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), budget)
+			load(lctx, l)
+			cancel()
+			c.mu.Lock()
+			if c.loads[key] == l {
+				delete(c.loads, key)
+				if l.err == nil {
+					store(l)
+				}
+			}
+			c.mu.Unlock()
+			close(l.done)
+		}()
+	}
+	c.mu.Unlock()
+	return l
 }
 
 // room returns k's state, loading it when missing or older than the TTL.
@@ -88,20 +161,20 @@ func (c *stateCache) room(ctx context.Context, k RoomKey) (*roomState, error) {
 	c.mu.Lock()
 	st := c.rooms[k]
 	c.mu.Unlock()
+	load := func(ctx context.Context, l *stateLoad) { l.room, l.err = c.loadRoom(ctx, k, c.s.now()) }
+	store := func(l *stateLoad) { c.rooms[k] = l.room }
 	if st != nil && now.Sub(st.loaded) < c.s.cfg.StateTTL {
+		c.refreshAhead(now.Sub(st.loaded), k, load, store)
 		return st, nil
 	}
-	fresh, err := c.loadRoom(ctx, k, now)
+	l, err := c.coalesce(ctx, k, load, store)
 	if err != nil {
 		if st != nil {
 			return st, nil
 		}
 		return nil, err
 	}
-	c.mu.Lock()
-	c.rooms[k] = fresh
-	c.mu.Unlock()
-	return fresh, nil
+	return l.room, nil
 }
 
 // loadRoom reads a room's settings and restrictions.
@@ -126,20 +199,20 @@ func (c *stateCache) tenant(ctx context.Context, t tenant.ID) (*tenantState, err
 	c.mu.Lock()
 	st := c.tenants[t]
 	c.mu.Unlock()
+	load := func(ctx context.Context, l *stateLoad) { l.tenant, l.err = c.loadTenant(ctx, t, c.s.now()) }
+	store := func(l *stateLoad) { c.tenants[t] = l.tenant }
 	if st != nil && now.Sub(st.loaded) < c.s.cfg.StateTTL {
+		c.refreshAhead(now.Sub(st.loaded), t, load, store)
 		return st, nil
 	}
-	fresh, err := c.loadTenant(ctx, t, now)
+	l, err := c.coalesce(ctx, t, load, store)
 	if err != nil {
 		if st != nil {
 			return st, nil
 		}
 		return nil, err
 	}
-	c.mu.Lock()
-	c.tenants[t] = fresh
-	c.mu.Unlock()
-	return fresh, nil
+	return l.tenant, nil
 }
 
 // loadTenant reads the word filter and convention-wide restrictions.
@@ -164,6 +237,7 @@ func (c *stateCache) loadTenant(ctx context.Context, t tenant.ID, now time.Time)
 func (c *stateCache) invalidateRoom(k RoomKey) {
 	c.mu.Lock()
 	delete(c.rooms, k)
+	delete(c.loads, k) // a load that started before the change is not cached
 	c.mu.Unlock()
 }
 
@@ -171,6 +245,7 @@ func (c *stateCache) invalidateRoom(k RoomKey) {
 func (c *stateCache) invalidateTenant(t tenant.ID) {
 	c.mu.Lock()
 	delete(c.tenants, t)
+	delete(c.loads, t)
 	c.mu.Unlock()
 }
 

@@ -161,7 +161,11 @@ func (b *wsBot) up() {
 // dial opens a connection, timing the WebSocket connect.
 func (b *wsBot) dial(ctx context.Context, tok string) (*conn, error) {
 	c := &conn{stop: make(chan struct{})}
-	opts := client.Options{Dialer: b.r.dialer, EventBuffer: 8,
+	// GapTimeout -1: the bot accounts for every sequence number itself
+	// (seqSet) and must see frames as they arrive; the client's ordering
+	// would hold events and, under load, send a chat.replay per bot per
+	// hole, 20,000 of them for one reordered pair of events.
+	opts := client.Options{Dialer: b.r.dialer, EventBuffer: 8, GapTimeout: -1,
 		OnFrame: func(d client.Direction, data []byte) {
 			if d == client.Received {
 				b.onFrame(c, data)

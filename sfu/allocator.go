@@ -21,6 +21,11 @@ type TrackPreference struct {
 	Width, Height int
 	// Paused stops the track entirely (a hidden tile).
 	Paused bool
+	// Pin forwards this layer whatever the bandwidth estimate (see pin.go),
+	// overriding MaxLayer, Width and Height; a recorder pins LayerHigh to
+	// always get the top layer. If the track lacks the layer, the nearest
+	// one below it is used. Zero (LayerNone): no pin, the allocator decides.
+	Pin Layer
 }
 
 // layer folds a preference into a single max layer.
@@ -59,6 +64,9 @@ func (p *Participant) SetTrackPreference(id TrackID, pref TrackPreference) error
 	p.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNotSubscribed, id)
+	}
+	if err := p.setPin(id, pref); err != nil {
+		return err
 	}
 	dt.maxLayer.Store(uint32(pref.layer()))
 	p.kickAllocator()
@@ -155,6 +163,9 @@ func (p *Participant) allocate(now time.Time) {
 			dt.selector.skipHold()
 		}
 		l := dt.selector.choose(now, share, rates, present, maxLayer)
+		if pin := p.pinnedLayer(dt.track.info.ID, present); pin != LayerNone {
+			l, maxLayer = pin, pin // TrackPreference.Pin, whatever the budget
+		}
 		if dt.setTarget(l) {
 			p.log.Debug("layer target", "track", dt.track.info.ID, "layer", l, "share", share,
 				"present", present, "rates", rates, "max", maxLayer)

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/rtp"
 )
 
 // The congestion-control interceptor has to sit at two different places of
@@ -81,9 +82,23 @@ type ccRTPHalf struct {
 	cc interceptor.Interceptor
 }
 
-// BindLocalStream implements interceptor.Interceptor.
+// BindLocalStream implements interceptor.Interceptor. Pion's estimator
+// makes an attributes map for every packet written without one (to pass the
+// TWCC extension ID down), which is every forwarded packet: the stream gets
+// one map, emptied and reused packet after packet. That is safe because a
+// stream's packets are written one at a time (under the down-track's lock)
+// and nothing below keeps the map after Write returns (the NACK responder
+// copies header and payload; retransmissions do not pass here).
 func (c *ccRTPHalf) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	return c.cc.BindLocalStream(info, w)
+	next := c.cc.BindLocalStream(info, w)
+	attrs := interceptor.Attributes{}
+	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
+		if a == nil {
+			clear(attrs)
+			a = attrs
+		}
+		return next.Write(h, payload, a)
+	})
 }
 
 // UnbindLocalStream implements interceptor.Interceptor.

@@ -41,13 +41,32 @@
 // and Participant.MuteTrack mutes it (subscriptions stay; unmuting resumes
 // on a keyframe with continuous sequence numbers).
 //
+// Connection repair. Participant.RestartICE makes the SFU offer new ICE
+// credentials on the subscriber connection (RFC 8445 §9) when the client's
+// network changed; a restart asked while an offer is outstanding rides on
+// the next one. Candidates are always sent after the offer they belong to.
+//
+// Who counts. JoinOptions.Hidden is for recorders and relay links: they are
+// left out of Room.Participants, Room.ParticipantCount, the participants
+// gauge and the active-speaker race, but subscribe (and publish) as anyone.
+// TrackPreference.Pin asks for one simulcast layer whatever the bandwidth
+// estimate (a recorder pins LayerHigh).
+//
+// Shutdown. Run returns when its context ends without touching peers; the
+// owner calls SFU.Drain (joins fail with ErrDraining, every participant gets
+// EventNodeDraining once, Drain returns when all have left or closes the rest
+// at its deadline) and then Close. SFU.Load gives the figures the node
+// registry publishes (tracks, subscribers, packets/s).
+//
 // Non-trickle clients. Participant.LocalDescription returns a connection's
 // answer with the SFU's candidates once gathered. JoinOptions.ClientOffer
 // lets a player that only makes offers (WHEP) drive the subscriber
 // connection with HandleSubscriberOffer; package whip builds the WHIP ingest
 // and WHEP playback HTTP endpoints on these.
 //
-// Measuring. SFU.Stats counts forwarded packets; with Config.MeasureLatency
+// Measuring. Subscribers' RTCP receiver reports feed the
+// plenary_sfu_subscriber_loss_ratio histogram (RFC 3550 §6.4.1 fraction
+// lost). SFU.Stats counts forwarded packets; with Config.MeasureLatency
 // SFU.ForwardLatency gives the latency the SFU adds, from the read at the
 // publisher's track to the completed write to each subscriber. See
 // BenchmarkProcessFanout for the load client in a separate process.

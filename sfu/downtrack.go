@@ -41,6 +41,7 @@ type DownTrack struct {
 	writer  webrtc.TrackLocalWriter
 	current Layer
 	munger  munger
+	vp8     vp8Rewriter // picture ID continuity across switches (vp8_rewrite.go)
 	hdr     rtp.Header
 	ext     []rtp.Extension
 	// endOfFrame: the last packet forwarded had the marker bit (RFC 3551
@@ -195,6 +196,7 @@ func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) 
 			prev := dt.current
 			dt.current = layer
 			dt.munger.switchTo(&pkt.Header, now)
+			dt.vp8.switchTo(dt.track.ckind, pkt.Payload)
 			if prev != layer {
 				if prev.valid() && layer < prev {
 					switchDown.Inc()
@@ -232,7 +234,7 @@ func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) 
 	h.PayloadType = dt.pt
 	h.SequenceNumber = seq
 	h.Timestamp = ts
-	_, err := dt.writer.WriteRTP(h, pkt.Payload)
+	_, err := dt.writer.WriteRTP(h, dt.vp8.rewrite(pkt.Payload))
 	dt.ext = h.Extensions[:0]
 	if int16(seq-dt.munger.lastSeq) >= 0 {
 		dt.endOfFrame = pkt.Marker // late packets do not move the frame edge
@@ -318,6 +320,8 @@ func (dt *DownTrack) handleRTCP(b []byte) {
 			dt.track.requestKeyframe(l)
 		case *rtcp.TransportLayerNack:
 			metricNACKs.Inc()
+		case *rtcp.ReceiverReport:
+			dt.observeLoss(p.(*rtcp.ReceiverReport)) // loss.go
 		}
 	}
 }

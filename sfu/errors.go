@@ -31,4 +31,13 @@ var (
 	// ErrNoSlot is returned by Subscribe in ClientOffer mode when the
 	// client's offer has no free section of the track's kind.
 	ErrNoSlot = errors.New("sfu: no free media section for the track")
+	// ErrDraining is returned by Join while the node drains (SFU.Drain): the
+	// caller should place the participant on another node.
+	ErrDraining = errors.New("sfu: node draining")
+	// ErrNotSupported is returned for an operation the participant's mode
+	// does not allow, e.g. RestartICE with JoinOptions.ClientOffer.
+	ErrNotSupported = errors.New("sfu: not supported")
+	// ErrInvalidLayer is returned by SetTrackPreference for a Pin that is
+	// not a layer.
+	ErrInvalidLayer = errors.New("sfu: invalid layer")
 )

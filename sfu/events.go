@@ -38,6 +38,11 @@ const (
 	// (Participant.MuteTrack); Track.Muted says which. Sent to everyone in
 	// the room, the publisher included.
 	EventTrackMuted
+	// EventNodeDraining: the node is shutting down (SFU.Drain). Sent once per
+	// participant; the signaling layer should move the participant to
+	// another node now (re-join there, then Leave here). Media keeps
+	// flowing until the participant leaves or the drain deadline closes it.
+	EventNodeDraining
 )
 
 // String returns the event kind's name.
@@ -61,6 +66,8 @@ func (k EventKind) String() string {
 		return "connection_state"
 	case EventTrackMuted:
 		return "track_muted"
+	case EventNodeDraining:
+		return "node_draining"
 	default:
 		return "unknown"
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
@@ -12,9 +13,17 @@ import (
 // discardWriter stands in for Pion's SRTP write stream, so the benchmark
 // measures the SFU's own forwarding work: inspection, fan-out, munging and
 // header rewriting.
-type discardWriter struct{ n int }
+type discardWriter struct {
+	n          int
+	last       uint16
+	outOfOrder int
+}
 
 func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	if w.n > 0 && h.SequenceNumber != w.last+1 {
+		w.outOfOrder++
+	}
+	w.last = h.SequenceNumber
 	w.n++
 	return len(payload), nil
 }
@@ -27,6 +36,7 @@ func newForwardFixture(tb testing.TB, n int) (*publishedTrack, *layerReceiver, *
 	tb.Helper()
 	cfg := Config{}.withDefaults()
 	pool := newFanoutPool(2)
+	pool.maxDelay = int64(time.Hour) // count every write, however loaded the machine
 	tb.Cleanup(pool.close)
 	s := &SFU{cfg: cfg, log: slog.New(slog.DiscardHandler), pool: pool}
 	r := &Room{sfu: s, log: s.log}
@@ -54,6 +64,28 @@ func newForwardFixture(tb testing.TB, n int) (*publishedTrack, *layerReceiver, *
 	return t, lr, pool
 }
 
+// forwardPacket hands pkt to the track as readLoop does: marshalled into a
+// free slot of the layer's ring, parsed there, forwarded.
+func forwardPacket(tb testing.TB, tr *publishedTrack, lr *layerReceiver, pkt *rtp.Packet, pool *fanoutPool, chunk int) {
+	s := lr.fan.acquire()
+	n, err := pkt.MarshalTo(s.buf[:])
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.pkt.Unmarshal(s.buf[:n]); err != nil {
+		tb.Fatal(err)
+	}
+	tr.forward(lr, s, n, nanotime(), pool, chunk)
+}
+
+// growRing gives lr its full ring of slots, as a long-running stage has.
+func growRing(lr *layerReceiver) {
+	lr.fan.acquire()
+	for len(lr.fan.ring) < fanoutMaxSlots {
+		lr.fan.ring = append(lr.fan.ring, &fanoutSlot{})
+	}
+}
+
 // BenchmarkForward measures one received packet forwarded to N subscribers
 // (the per-packet hot path after Pion's read). It must report 0 allocs/op.
 func BenchmarkForward(b *testing.B) {
@@ -63,16 +95,25 @@ func BenchmarkForward(b *testing.B) {
 			payload := make([]byte, 1000)
 			payload[0] = 0x10 // VP8 start of partition 0
 			pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 42, PayloadType: 96}, Payload: payload}
+			chunk := tr.room.sfu.cfg.FanoutChunk
+			growRing(lr)
 			// The first packet is a keyframe so every down-track starts.
-			tr.forward(lr, &pkt, 1012, nanotime(), pool, tr.room.sfu.cfg.FanoutChunk)
+			forwardPacket(b, tr, lr, &pkt, pool, chunk)
 			payload[1] = 0x01 // delta frames from now on
+			for range 2 * fanoutMaxSlots {
+				pkt.SequenceNumber++
+				forwardPacket(b, tr, lr, &pkt, pool, chunk)
+			}
+			lr.fan.wait()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				pkt.SequenceNumber++
 				pkt.Timestamp += 3000
-				tr.forward(lr, &pkt, 1012, nanotime(), pool, tr.room.sfu.cfg.FanoutChunk)
+				forwardPacket(b, tr, lr, &pkt, pool, chunk)
 			}
+			lr.fan.wait()
+			b.StopTimer()
 			b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "pkts/s")
 		})
 	}
@@ -83,18 +124,31 @@ func TestForwardZeroAlloc(t *testing.T) {
 	payload := make([]byte, 1000)
 	payload[0] = 0x10
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 42, PayloadType: 96}, Payload: payload}
-	tr.forward(lr, &pkt, 1012, nanotime(), pool, 64)
+	growRing(lr)
+	forwardPacket(t, tr, lr, &pkt, pool, 64)
 	payload[1] = 0x01
+	// Warm-up: every slot of the ring used once (its job structs made).
+	const warmup = 2 * fanoutMaxSlots
+	for range warmup {
+		pkt.SequenceNumber++
+		forwardPacket(t, tr, lr, &pkt, pool, 64)
+	}
 	allocs := testing.AllocsPerRun(200, func() {
 		pkt.SequenceNumber++
-		tr.forward(lr, &pkt, 1012, nanotime(), pool, 64)
+		forwardPacket(t, tr, lr, &pkt, pool, 64)
 	})
 	if allocs != 0 {
 		t.Fatalf("forward path allocates %.1f times per packet, want 0", allocs)
 	}
+	lr.fan.wait()
+	want := 1 + warmup + 201 // keyframe, warm-up, AllocsPerRun's 1 + 200 runs
 	for _, dt := range *tr.downTracks.Load() {
-		if got := dt.writer.(*discardWriter).n; got != 202 {
-			t.Fatalf("down-track got %d packets, want 202 (1 + warm-up + 200)", got)
+		w := dt.writer.(*discardWriter)
+		if w.n != want {
+			t.Fatalf("down-track got %d packets, want %d", w.n, want)
+		}
+		if w.outOfOrder != 0 {
+			t.Fatalf("down-track got %d packets out of order", w.outOfOrder)
 		}
 	}
 }

@@ -18,8 +18,29 @@ var (
 	}, []string{"kind"})
 	metricParticipants = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "participants",
-		Help: "Participants currently joined on this node.",
+		Help: "Visible participants currently joined on this node (hidden ones, recorders and relay links, are not counted).",
 	})
+	metricHiddenParticipants = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "hidden_participants",
+		Help: "Hidden participants (recorders, relay links) currently joined on this node.",
+	})
+	metricICERestarts = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "ice_restarts_total",
+		Help: "Server-initiated ICE restarts of subscriber connections (RFC 8445 §9).",
+	})
+	metricDraining = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "draining",
+		Help: "1 while the node drains (refuses joins, waits for participants to move), else 0.",
+	})
+	// metricLoss is fed by the subscribers' RTCP receiver reports (RFC 3550
+	// §6.4.1 "fraction lost"): one observation per report block, i.e. per
+	// forwarded stream about once a second. Its mean is the loss
+	// subscribers see, whatever its cause (the node's network, theirs).
+	metricLoss = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "subscriber_loss_ratio",
+		Help:    "Fraction of packets lost towards subscribers, per RTCP receiver report block (RFC 3550 §6.4.1).",
+		Buckets: []float64{0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1},
+	}, []string{"kind"})
 	metricRooms = prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "rooms",
 		Help: "Rooms currently open on this node.",
@@ -72,9 +93,21 @@ var (
 	probesOK     = metricProbes.WithLabelValues("success")
 	probesFailed = metricProbes.WithLabelValues("failure")
 	probeBytes   = metricProbeBytes
+	lossAudio    = metricLoss.WithLabelValues("audio")
+	lossVideo    = metricLoss.WithLabelValues("video")
 )
 
 func init() {
 	metrics.MustRegister(metricTracks, metricSubscriptions, metricParticipants, metricRooms,
-		metricPackets, metricBytes, metricNACKs, metricPLIs, metricLayerSwitches, metricBandwidth, metricProbes, metricProbeBytes)
+		metricPackets, metricBytes, metricNACKs, metricPLIs, metricLayerSwitches, metricBandwidth, metricProbes, metricProbeBytes,
+		metricHiddenParticipants, metricICERestarts, metricDraining, metricLoss)
+}
+
+// participantGauge is the gauge that counts a participant: hidden ones
+// (recorders, relay links) apart from the visible ones.
+func participantGauge(hidden bool) prometheus.Gauge {
+	if hidden {
+		return metricHiddenParticipants
+	}
+	return metricParticipants
 }

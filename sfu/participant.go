@@ -31,6 +31,15 @@ type JoinOptions struct {
 	// Subscribe fails with ErrNoSlot when every section of the track's kind
 	// is taken. Default false: the SFU offers (browsers).
 	ClientOffer bool
+	// Hidden keeps the participant out of what the room tells about its
+	// members: Room.Participants and Room.ParticipantCount skip it, the
+	// participants gauge does not count it (plenary_sfu_hidden_participants
+	// does) and its audio never makes it the active speaker. Everything else
+	// works as usual: its subscriptions, and its tracks if it publishes any
+	// (a relay's republished tracks are listed and forwarded like any
+	// other). For recorders ("recorder-<id>") and relay links ("relay~<node>").
+	// Default false.
+	Hidden bool
 }
 
 // Participant is one client in a room, with a publisher connection (client
@@ -67,9 +76,22 @@ type Participant struct {
 	subs      map[TrackID]*DownTrack
 	slots     []*subscriberSlot // ClientOffer mode only
 
-	negMu       sync.Mutex
-	outstanding bool // an offer is waiting for its answer
-	pendingNeg  bool // changes happened meanwhile; offer again after the answer
+	negMu          sync.Mutex
+	outstanding    bool // an offer is waiting for its answer
+	pendingNeg     bool // changes happened meanwhile; offer again after the answer
+	pendingRestart bool // RestartICE was asked meanwhile; the next offer restarts ICE
+
+	// candMu orders subscriber candidates after the offer they belong to:
+	// while holdCands, they wait in heldCands (see offer).
+	candMu    sync.Mutex
+	holdCands bool
+	heldCands []Event
+
+	// pins are the layers the subscriber pinned (TrackPreference.Pin), by
+	// track; guarded by mu.
+	pins map[TrackID]Layer
+	// drainNotified is set once EventNodeDraining was sent (SFU.Drain).
+	drainNotified atomic.Bool
 
 	wg        sync.WaitGroup // media and RTCP goroutines, allocator
 	pumpDone  chan struct{}
@@ -89,6 +111,7 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 		pubICE:    make(chan struct{}),
 		published: make(map[TrackID]*publishedTrack),
 		subs:      make(map[TrackID]*DownTrack),
+		pins:      make(map[TrackID]Layer),
 		pumpDone:  make(chan struct{}),
 	}
 	p.cap.Store(int64(opts.MaxBitrate))
@@ -124,9 +147,15 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 	}{{p.pub, TargetPublisher}, {p.sub, TargetSubscriber}} {
 		target := c.target
 		c.pc.OnICECandidate(func(cand *webrtc.ICECandidate) {
-			if cand != nil {
-				p.events.push(Event{Kind: EventICECandidate, Target: target, Candidate: cand.ToJSON()})
+			if cand == nil {
+				return
 			}
+			ev := Event{Kind: EventICECandidate, Target: target, Candidate: cand.ToJSON()}
+			if target == TargetSubscriber {
+				p.pushSubscriberCandidate(ev)
+				return
+			}
+			p.events.push(ev)
 		})
 		c.pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 			if target == TargetSubscriber && st == webrtc.PeerConnectionStateConnected && !p.subReady.Swap(true) {
@@ -141,6 +170,9 @@ func newParticipant(r *Room, id ParticipantID, opts JoinOptions) (*Participant, 
 
 // ID returns the participant's ID.
 func (p *Participant) ID() ParticipantID { return p.id }
+
+// Hidden reports whether the participant joined with JoinOptions.Hidden.
+func (p *Participant) Hidden() bool { return p.opts.Hidden }
 
 // Events returns the participant's event stream. The signaling layer must
 // drain it; it is closed when the participant has left.
@@ -222,11 +254,11 @@ func (p *Participant) HandleSubscriberAnswer(ctx context.Context, answer webrtc.
 		return fmt.Errorf("%w: %w", ErrInvalidSDP, err)
 	}
 	p.outstanding = false
-	again := p.pendingNeg
-	p.pendingNeg = false
+	again, restart := p.pendingNeg, p.pendingRestart
+	p.pendingNeg, p.pendingRestart = false, false
 	p.negMu.Unlock()
 	if again {
-		p.negotiate()
+		_ = p.offer(restart)
 	}
 	return nil
 }
@@ -253,27 +285,81 @@ func (p *Participant) AddICECandidate(ctx context.Context, target Target, cand w
 
 // negotiate sends a new subscriber offer, or remembers to once the
 // outstanding one is answered (one offer in flight at a time: no glare).
-func (p *Participant) negotiate() {
+func (p *Participant) negotiate() { _ = p.offer(false) }
+
+// offer is negotiate, with new ICE credentials when restart is set (RFC
+// 8445 §9). A restart asked while an offer is outstanding is remembered and
+// made by the offer that follows the answer.
+func (p *Participant) offer(restart bool) error {
 	p.negMu.Lock()
 	defer p.negMu.Unlock()
-	if p.isClosed() || p.opts.ClientOffer {
-		return
+	if p.isClosed() {
+		return ErrClosed
+	}
+	if p.opts.ClientOffer {
+		return nil
 	}
 	if p.outstanding {
 		p.pendingNeg = true
-		return
+		p.pendingRestart = p.pendingRestart || restart
+		return nil
 	}
-	offer, err := p.sub.CreateOffer(nil)
+	var opts *webrtc.OfferOptions
+	if restart {
+		opts = &webrtc.OfferOptions{ICERestart: true}
+	}
+	// Candidates gathered from here on (an ICE restart gathers in
+	// CreateOffer, a first offer in SetLocalDescription) belong to this
+	// offer: they are held until the offer is queued, so the client never
+	// gets one before the offer it belongs to.
+	p.holdSubscriberCandidates()
+	offer, err := p.sub.CreateOffer(opts)
 	if err != nil {
-		p.log.Warn("create subscriber offer", "err", err)
-		return
+		p.releaseSubscriberCandidates(nil)
+		p.log.Warn("create subscriber offer", "err", err, "ice_restart", restart)
+		return fmt.Errorf("sfu: create subscriber offer: %w", err)
 	}
 	if err := p.sub.SetLocalDescription(offer); err != nil {
-		p.log.Warn("set subscriber offer", "err", err)
-		return
+		p.releaseSubscriberCandidates(nil)
+		p.log.Warn("set subscriber offer", "err", err, "ice_restart", restart)
+		return fmt.Errorf("sfu: set subscriber offer: %w", err)
 	}
 	p.outstanding = true
-	p.events.push(Event{Kind: EventSubscriberOffer, SDP: offer})
+	p.releaseSubscriberCandidates(&Event{Kind: EventSubscriberOffer, SDP: offer})
+	return nil
+}
+
+// holdSubscriberCandidates makes subscriber candidates wait (see offer).
+func (p *Participant) holdSubscriberCandidates() {
+	p.candMu.Lock()
+	p.holdCands = true
+	p.candMu.Unlock()
+}
+
+// releaseSubscriberCandidates queues first (the offer), if any, then the
+// held candidates, and stops holding.
+func (p *Participant) releaseSubscriberCandidates(first *Event) {
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	if first != nil {
+		p.events.push(*first)
+	}
+	for _, ev := range p.heldCands {
+		p.events.push(ev)
+	}
+	p.heldCands, p.holdCands = nil, false
+}
+
+// pushSubscriberCandidate queues a subscriber candidate, or holds it while
+// an offer is being made.
+func (p *Participant) pushSubscriberCandidate(ev Event) {
+	p.candMu.Lock()
+	defer p.candMu.Unlock()
+	if p.holdCands {
+		p.heldCands = append(p.heldCands, ev)
+		return
+	}
+	p.events.push(ev)
 }
 
 func (p *Participant) isClosed() bool {
@@ -404,6 +490,7 @@ func (p *Participant) dropDownTrack(dt *DownTrack) {
 		return
 	}
 	delete(p.subs, dt.track.info.ID)
+	delete(p.pins, dt.track.info.ID)
 	closed := p.closed
 	p.mu.Unlock()
 	metricSubscriptions.WithLabelValues(dt.track.info.Kind.String()).Dec()

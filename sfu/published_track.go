@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
@@ -160,24 +159,25 @@ func drainReceiverRTCP(recv *webrtc.RTPReceiver, rid string) {
 	}
 }
 
-// readLoop is the media hot path for one layer: read into a reused buffer,
-// parse into a reused packet, inspect once, fan out. It returns when the
+// readLoop is the media hot path for one layer: read into a free slot of
+// the layer's fan-out ring, parse in place, inspect once, fan out (the
+// workers' chunks complete after the next read, see fanout.go). It returns when the
 // remote track ends; the last layer to end unpublishes the track.
 func (t *publishedTrack) readLoop(lr *layerReceiver) {
-	buf := make([]byte, mtu)
-	var pkt rtp.Packet
 	pool, chunk := t.room.sfu.pool, t.room.sfu.cfg.FanoutChunk
 	for {
-		n, _, err := lr.remote.Read(buf)
+		s := lr.fan.acquire()
+		n, _, err := lr.remote.Read(s.buf[:])
 		if err != nil {
 			break
 		}
-		if err := pkt.Unmarshal(buf[:n]); err != nil {
+		if err := s.pkt.Unmarshal(s.buf[:n]); err != nil {
 			continue
 		}
 		now := nanotime()
-		t.forward(lr, &pkt, n, now, pool, chunk)
+		t.forward(lr, s, n, now, pool, chunk)
 	}
+	lr.fan.wait()
 	lr.throttle.close()
 	t.mu.Lock()
 	t.readers--
@@ -192,8 +192,9 @@ func (t *publishedTrack) readLoop(lr *layerReceiver) {
 	}
 }
 
-// forward inspects pkt and writes it to every down-track.
-func (t *publishedTrack) forward(lr *layerReceiver, pkt *rtp.Packet, size int, now int64, pool *fanoutPool, chunk int) {
+// forward inspects the packet in slot s and writes it to every down-track.
+func (t *publishedTrack) forward(lr *layerReceiver, s *fanoutSlot, size int, now int64, pool *fanoutPool, chunk int) {
+	pkt := &s.pkt
 	if len(pkt.Payload) == 0 || t.muted.Load() || t.stopped.Load() {
 		return // padding-only probe, or not to be forwarded now
 	}
@@ -211,11 +212,18 @@ func (t *publishedTrack) forward(lr *layerReceiver, pkt *rtp.Packet, size int, n
 	if lr.first.Load() == 0 {
 		lr.first.Store(now)
 	}
-	sent := lr.fan.forward(pool, chunk, *t.downTracks.Load(), lr.layer, pkt, kf, now)
+	sent := lr.fan.forward(pool, chunk, t, *t.downTracks.Load(), lr.layer, s, kf, now)
+	t.countSent(sent, len(pkt.Payload))
+}
+
+// countSent adds sent forwarded packets of payloadLen bytes to the node's
+// counters: once per chunk of subscribers, not per subscriber, so fan-out
+// workers do not fight over the counters' cache lines.
+func (t *publishedTrack) countSent(sent, payloadLen int) {
 	if sent == 0 {
 		return
 	}
-	bytes := uint64(sent) * uint64(len(pkt.Payload))
+	bytes := uint64(sent) * uint64(payloadLen)
 	if t.video {
 		packetsVideo.Add(float64(sent))
 		bytesVideo.Add(float64(bytes))

@@ -50,16 +50,46 @@ func newRoom(s *SFU, k roomKey) *Room {
 // ID returns the room's ID (unique within its tenant).
 func (r *Room) ID() RoomID { return r.key.room }
 
-// Participants returns the IDs of the participants in the room, sorted.
+// Participants returns the IDs of the visible participants in the room
+// (those not joined with JoinOptions.Hidden), sorted.
 func (r *Room) Participants() []ParticipantID {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ids := make([]ParticipantID, 0, len(r.participants))
-	for id := range r.participants {
-		ids = append(ids, id)
+	for id, p := range r.participants {
+		if p != nil && !p.opts.Hidden {
+			ids = append(ids, id)
+		}
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
+}
+
+// ParticipantCount returns the number of visible participants in the room
+// (hidden ones, recorders and relay links, are not counted).
+func (r *Room) ParticipantCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, p := range r.participants {
+		if p != nil && !p.opts.Hidden {
+			n++
+		}
+	}
+	return n
+}
+
+// members returns the room's joined participants, hidden ones included.
+func (r *Room) members() []*Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Participant, 0, len(r.participants))
+	for _, p := range r.participants {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Tracks returns the tracks published in the room, sorted by ID.
@@ -77,12 +107,16 @@ func (r *Room) Tracks() []TrackInfo {
 // Join adds participant id to the room and creates its two peer
 // connections. The participant's events start flowing on Events() at once;
 // if AutoSubscribe is set it is subscribed to every track already published.
+// While the node drains, Join fails with ErrDraining.
 func (r *Room) Join(ctx context.Context, id ParticipantID, opts JoinOptions) (*Participant, error) {
 	if !validID(string(id)) {
 		return nil, fmt.Errorf("%w: participant %q", ErrInvalidID, id)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if r.sfu.Draining() {
+		return nil, ErrDraining
 	}
 	r.mu.Lock()
 	if r.closed {
@@ -99,7 +133,11 @@ func (r *Room) Join(ctx context.Context, id ParticipantID, opts JoinOptions) (*P
 
 	p, err := newParticipant(r, id, opts)
 	r.mu.Lock()
-	if err != nil || r.closed {
+	// Draining is checked again under r.mu: SFU.Drain sets it before it
+	// notifies each room's members under the same lock, so a participant
+	// either is refused here or is among those notified.
+	draining := r.sfu.Draining()
+	if err != nil || r.closed || draining {
 		delete(r.participants, id)
 		empty := len(r.participants) == 0
 		closed := r.closed
@@ -110,12 +148,17 @@ func (r *Room) Join(ctx context.Context, id ParticipantID, opts JoinOptions) (*P
 		if empty {
 			r.closeIfEmpty()
 		}
-		if err == nil && closed {
+		switch {
+		case err != nil:
+		case closed:
 			err = errRoomClosing
+		default:
+			err = ErrDraining
 		}
 		return nil, err
 	}
 	r.participants[id] = p
+	r.sfu.members.add(1)
 	var existing []*publishedTrack
 	if opts.AutoSubscribe {
 		for _, t := range r.tracks {
@@ -127,7 +170,7 @@ func (r *Room) Join(ctx context.Context, id ParticipantID, opts JoinOptions) (*P
 		infos = append(infos, t.infoNow())
 	}
 	r.mu.Unlock()
-	metricParticipants.Inc()
+	participantGauge(opts.Hidden).Inc()
 	for _, info := range infos {
 		p.events.push(Event{Kind: EventTrackPublished, Track: info})
 	}
@@ -219,11 +262,15 @@ func (r *Room) track(id TrackID) (*publishedTrack, bool) {
 // removeParticipant forgets p and closes the room when it was the last one.
 func (r *Room) removeParticipant(p *Participant) {
 	r.mu.Lock()
-	if r.participants[p.id] == p {
+	removed := r.participants[p.id] == p
+	if removed {
 		delete(r.participants, p.id)
-		metricParticipants.Dec()
 	}
 	r.mu.Unlock()
+	if removed {
+		participantGauge(p.opts.Hidden).Dec()
+		r.sfu.members.add(-1)
+	}
 	r.closeIfEmpty()
 }
 
@@ -290,7 +337,9 @@ func (r *Room) speakerLoop() {
 			if t.audio == nil {
 				continue
 			}
-			if l := t.audio.drain(); l > bestLoud {
+			// A hidden publisher (a relay link) is no speaker of its own;
+			// its meter is drained all the same.
+			if l := t.audio.drain(); l > bestLoud && !t.pub.opts.Hidden {
 				best, bestLoud = t.info.Publisher, l
 			}
 		}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
@@ -42,6 +44,15 @@ type SFU struct {
 	mu     sync.Mutex
 	rooms  map[roomKey]*Room
 	closed bool
+
+	// members counts joined participants for Drain and Load.
+	members  *memberCount
+	draining atomic.Bool
+
+	loadMu      sync.Mutex
+	loadAt      time.Time
+	loadPackets uint64
+	loadRate    float64
 
 	closeOnce sync.Once
 	closeErr  error
@@ -91,6 +102,8 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 		pubAPI:    pubAPI,
 		pool:      newFanoutPool(workers),
 		rooms:     make(map[roomKey]*Room),
+		members:   newMemberCount(),
+		loadAt:    time.Now(),
 	}
 	if cfg.MeasureLatency {
 		s.latency = &hdrhist.Histogram{}
@@ -99,11 +112,14 @@ func New(cfg Config, log *slog.Logger) (*SFU, error) {
 	return s, nil
 }
 
-// Run blocks until ctx ends, then closes the SFU. It lets cmd/plenary treat
-// the SFU like every other role in its errgroup.
+// Run blocks until ctx ends and returns nil. It lets cmd/plenary treat the
+// SFU like every other role in its errgroup. It does not tear peers down:
+// the owner drains the node first (Drain, from the HTTP server's drain hook,
+// bounded by the drain timeout) and then calls Close; see drain.go for the
+// order.
 func (s *SFU) Run(ctx context.Context) error {
 	<-ctx.Done()
-	return s.Close()
+	return nil
 }
 
 // UDPAddr returns the bound ICE UDP address (the port is random when
@@ -174,7 +190,8 @@ func (s *SFU) removeRoom(r *Room) {
 }
 
 // Close closes every room (every participant leaves), the fan-out workers
-// and the node's sockets. It is idempotent.
+// and the node's sockets, at once: call Drain first for a graceful shutdown.
+// It is idempotent.
 func (s *SFU) Close() error {
 	s.closeOnce.Do(func() {
 		s.mu.Lock()
@@ -189,6 +206,9 @@ func (s *SFU) Close() error {
 		}
 		s.pool.close()
 		s.closeErr = s.transport.close()
+		if s.draining.Load() {
+			metricDraining.Dec()
+		}
 	})
 	return s.closeErr
 }

@@ -44,6 +44,7 @@ func (g *Gateway) roomHandlers() map[string]roomHandler {
 		typeModPromote:       g.handleModTarget(opPromote),
 		typeModDemote:        g.handleModTarget(opDemote),
 		typeModMute:          g.handleModTarget(opMute),
+		typeModUnmute:        g.handleModTarget(opUnmute),
 		typeModRemove:        g.handleModTarget(opRemove),
 		typeModBan:           g.handleModTarget(opBan),
 		typeModLock:          g.handleModLock,

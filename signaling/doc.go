@@ -83,5 +83,11 @@
 // (client offers, media.offer request) and a subscriber connection (server
 // offers, media.offer event, media.answer request), with trickle ICE both
 // ways. A demotion is enforced by replacing the participant's media session
-// (media.reset), which ends its published tracks whatever the client does.
+// (media.reset), which ends its published tracks whatever the client does;
+// a moderator's mute by MediaSession.MuteTrack on the target's gateway
+// (moderation.go). When a session's node drains (MediaNodeDraining) or
+// fails (its Events channel closes without Leave), the gateway places the
+// participant on another node (NodeAvoider, if the selector has it), joins
+// it there and sends media.moved; the client rebuilds both connections
+// (media_pump.go).
 package signaling

@@ -35,6 +35,7 @@ type Gateway struct {
 	// subscription per user with sessions here, one per tenant with rooms
 	// here.
 	users    *feedSet[userKey]
+	userPat  *userPattern // all user channels in one subscription (Redis only); nil: users
 	tenants  *feedSet[tenant.ID]
 	upgrader websocket.Upgrader
 	authMW   func(http.Handler) http.Handler
@@ -96,6 +97,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.hub = newHub(g)
 	g.users = newFeedSet(g, "user", g.onUserEvent)
+	g.userPat = newUserPattern(g)
 	g.tenants = newFeedSet(g, "tenant", g.onTenantEvent)
 	g.sessionRoutes = g.sessionHandlers()
 	g.roomRoutes = g.roomHandlers()
@@ -341,6 +343,9 @@ func (g *Gateway) Close() error {
 		g.cancel()
 		g.hub.close()
 		g.users.close()
+		if g.userPat != nil {
+			g.userPat.close()
+		}
 		g.tenants.close()
 		if errors.Is(err, context.DeadlineExceeded) {
 			g.log.Warn("closed with connections still open", "err", err)

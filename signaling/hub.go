@@ -3,8 +3,10 @@ package signaling
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 // Bus message kinds: the first byte of every message on a room channel.
 const (
 	kindEvent   = 'E' // the rest is a client frame, fanned out as is
+	kindStamped = 'S' // 8 bytes of server timestamp (Unix ns, big endian), then a client frame
 	kindControl = 'C' // the rest is a control message between gateways
 )
 
@@ -75,6 +78,9 @@ type control struct {
 	User string `json:"user,omitempty"`
 	// By is the acting participant.
 	By string `json:"by"`
+	// Video and Hard qualify a mute (see targetRequest).
+	Video bool `json:"video,omitempty"`
+	Hard  bool `json:"hard,omitempty"`
 }
 
 // newHub returns an empty hub.
@@ -139,6 +145,9 @@ func (h *hub) release(r *localRoom) {
 			_ = r.sub.Close() // ends the fan-out loop, which stops the worker
 		}
 		h.gw.tenants.leave(r.key.t, r)
+		if st, ok := h.gw.state.(*RedisState); ok {
+			st.forgetRoom(r.key.t, r.name)
+		}
 	}
 }
 
@@ -238,6 +247,12 @@ func (r *localRoom) fanoutLoop() {
 				continue
 			}
 			switch msg[0] {
+			case kindStamped:
+				if len(msg) < 10 {
+					continue
+				}
+				flush()
+				r.fanoutStamped(msg[9:], int64(binary.BigEndian.Uint64(msg[1:9])))
 			case kindEvent:
 				payload := msg[1:]
 				if !bytes.HasPrefix(payload, presencePrefix) || !r.batching() {
@@ -307,13 +322,17 @@ func (r *localRoom) control(body []byte) {
 
 // fanout sends one event frame to every local member: one PreparedMessage
 // (one encoding, one framing) shared by all their connections.
-func (r *localRoom) fanout(payload []byte) {
+func (r *localRoom) fanout(payload []byte) { r.fanoutStamped(payload, 0) }
+
+// fanoutStamped is fanout of an event with a server timestamp (Unix ns; 0
+// for none), which the writers observe in plenary_chat_delivery_seconds.
+func (r *localRoom) fanoutStamped(payload []byte, stamp int64) {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
 	if err != nil {
 		r.h.gw.log.Error("prepare frame", "err", err)
 		return
 	}
-	f := frame{pm: pm}
+	f := frame{pm: pm, stamp: stamp}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	for _, m := range r.members {
@@ -397,6 +416,13 @@ func (h *hub) PublishRoom(ctx context.Context, t tenant.ID, room string, e *prot
 	if err != nil {
 		return fmt.Errorf("signaling: encode %s: %w", e.Type, err)
 	}
+	if strings.HasPrefix(e.Type, "chat.") {
+		// Chat events carry their server timestamp to every gateway, for
+		// the delivery latency histogram (delivery.go).
+		var stamp [8]byte
+		binary.BigEndian.PutUint64(stamp[:], uint64(time.Now().UnixNano()))
+		return h.publish(ctx, t, room, kindStamped, append(stamp[:], b...))
+	}
 	return h.publish(ctx, t, room, kindEvent, b)
 }
 
@@ -447,11 +473,7 @@ func (h *hub) heartbeat(ctx context.Context) {
 		if r.err != nil {
 			continue
 		}
-		for _, m := range r.snapshotMembers() {
-			if err := m.refresh(ctx); err != nil {
-				h.gw.log.Warn("presence refresh failed", "room", r.name, "participant", m.s.id, "err", err)
-			}
-		}
+		h.refreshRoom(ctx, r)
 		gone, err := h.gw.state.SweepExpired(ctx, r.key.t, r.name, time.Now())
 		if err != nil {
 			h.gw.log.Warn("presence sweep failed", "room", r.name, "err", err)
@@ -462,6 +484,52 @@ func (h *hub) heartbeat(ctx context.Context) {
 				"participant", rec.Participant.ID, "gateway", rec.Gateway)
 			h.gw.publishPresenceLeave(ctx, r.key.t, r.name, rec.Participant, "timeout")
 		}
+	}
+}
+
+// refreshBatch bounds the presence leases renewed in one state round trip.
+const refreshBatch = 256
+
+// refreshRoom renews the presence leases of r's local members: with a
+// state that writes many records at once (RedisState: one pipeline), one
+// round trip per refreshBatch members instead of one per member.
+func (h *hub) refreshRoom(ctx context.Context, r *localRoom) {
+	members := r.snapshotMembers()
+	bp, ok := h.gw.state.(batchPutter)
+	if !ok {
+		for _, m := range members {
+			if err := m.refresh(ctx); err != nil {
+				h.gw.log.Warn("presence refresh failed", "room", r.name, "participant", m.s.id, "err", err)
+			}
+		}
+		return
+	}
+	recs := make([]Record, 0, min(len(members), refreshBatch))
+	locked := make([]*member, 0, cap(recs))
+	for len(members) > 0 {
+		n := min(len(members), refreshBatch)
+		// Each member's update lock is held until its record is written,
+		// as refresh does, so a leave cannot be overwritten by a stale
+		// lease (nothing takes two members' locks, so this cannot deadlock).
+		for _, m := range members[:n] {
+			m.upd.Lock()
+			if m.left {
+				m.upd.Unlock()
+				continue
+			}
+			recs = append(recs, m.recordLocked())
+			locked = append(locked, m)
+		}
+		members = members[n:]
+		if len(recs) > 0 {
+			if err := bp.PutParticipants(ctx, r.key.t, r.name, recs); err != nil {
+				h.gw.log.Warn("presence refresh failed", "room", r.name, "participants", len(recs), "err", err)
+			}
+		}
+		for _, m := range locked {
+			m.upd.Unlock()
+		}
+		recs, locked = recs[:0], locked[:0]
 	}
 }
 

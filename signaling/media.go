@@ -3,6 +3,7 @@ package signaling
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/plenaryhq/plenary/internal/tenant"
 )
@@ -18,6 +19,18 @@ import (
 type NodeSelector interface {
 	// Select returns the node that participant should use for room (t, room).
 	Select(ctx context.Context, t tenant.ID, room, participant string) (MediaNode, error)
+}
+
+// NodeAvoider is the optional ability of a NodeSelector to place a
+// participant anywhere but on some nodes: the gateway uses it to move a
+// participant off a draining or failed node. A selector without it is
+// asked with Select, and a choice of an avoided node counts as a failed
+// attempt (retried briefly: a registry drops a dead node after its
+// heartbeat expires).
+type NodeAvoider interface {
+	// SelectAvoiding is Select, never choosing a node whose ID is in
+	// avoid; ErrNoMedia when no other node can take the participant.
+	SelectAvoiding(ctx context.Context, t tenant.ID, room, participant string, avoid []string) (MediaNode, error)
 }
 
 // MediaNode is one SFU node as signaling sees it.
@@ -162,8 +175,11 @@ const (
 	// MediaTrackMuted: Track (Track.Muted says which way) was muted or
 	// unmuted at the node.
 	MediaTrackMuted
-	// MediaNodeDraining: the node is shutting down; the gateway should move
-	// the participant to another node (re-join elsewhere) now.
+	// MediaNodeDraining: the node is shutting down; the gateway moves the
+	// participant to another node (Select with the node avoided, Join
+	// there, media.moved to the client). A session whose Events channel
+	// closes without Leave having been called is treated as a failed node
+	// and moved the same way.
 	MediaNodeDraining
 )
 
@@ -198,10 +214,24 @@ type SingleNode struct {
 	Node MediaNode
 }
 
+var (
+	_ NodeSelector = SingleNode{}
+	_ NodeAvoider  = SingleNode{}
+)
+
 // Select implements NodeSelector.
 func (s SingleNode) Select(context.Context, tenant.ID, string, string) (MediaNode, error) {
 	if s.Node == nil {
 		return nil, ErrNoMedia
 	}
 	return s.Node, nil
+}
+
+// SelectAvoiding implements NodeAvoider. With one node there is nowhere to
+// move to: avoiding it gives ErrNoMedia.
+func (s SingleNode) SelectAvoiding(ctx context.Context, t tenant.ID, room, participant string, avoid []string) (MediaNode, error) {
+	if s.Node != nil && slices.Contains(avoid, s.Node.ID()) {
+		return nil, fmt.Errorf("%w: the only node %s is being left", ErrNoMedia, s.Node.ID())
+	}
+	return s.Select(ctx, t, room, participant)
 }

@@ -105,13 +105,38 @@ func (g *Gateway) handleMediaICE(ctx context.Context, m *member, e *protocol.Env
 
 // handleMediaSubscribe serves media.subscribe.
 func (g *Gateway) handleMediaSubscribe(_ context.Context, m *member, e *protocol.Envelope) (any, *protocol.Error) {
-	return g.trackOp(m, e, MediaSession.Subscribe)
+	return g.trackOp(m, e, func(ms MediaSession, track string) error {
+		err := ms.Subscribe(track)
+		if err == nil {
+			m.mmu.Lock()
+			delete(m.unsubs, track)
+			m.mmu.Unlock()
+		}
+		return err
+	})
 }
 
 // handleMediaUnsubscribe serves media.unsubscribe.
 func (g *Gateway) handleMediaUnsubscribe(_ context.Context, m *member, e *protocol.Envelope) (any, *protocol.Error) {
-	return g.trackOp(m, e, MediaSession.Unsubscribe)
+	return g.trackOp(m, e, func(ms MediaSession, track string) error {
+		err := ms.Unsubscribe(track)
+		if err == nil {
+			m.mmu.Lock()
+			if m.unsubs == nil {
+				m.unsubs = map[string]bool{}
+			}
+			if len(m.unsubs) < maxChoices {
+				m.unsubs[track] = true
+			}
+			m.mmu.Unlock()
+		}
+		return err
+	})
 }
+
+// maxChoices bounds the subscription choices a member keeps for replay
+// after a move (see member.unsubs).
+const maxChoices = 256
 
 // trackOp runs a per-track media operation.
 func (g *Gateway) trackOp(m *member, e *protocol.Envelope, op func(MediaSession, string) error) (any, *protocol.Error) {
@@ -153,6 +178,14 @@ func (g *Gateway) handleMediaPrefs(_ context.Context, m *member, e *protocol.Env
 	if err := ms.SetPreference(req.Track, req.TrackPreference); err != nil {
 		return nil, mediaError(err)
 	}
+	m.mmu.Lock()
+	if m.prefs == nil {
+		m.prefs = map[string]TrackPreference{}
+	}
+	if _, ok := m.prefs[req.Track]; ok || len(m.prefs) < maxChoices {
+		m.prefs[req.Track] = req.TrackPreference
+	}
+	m.mmu.Unlock()
 	return nil, nil
 }
 
@@ -178,11 +211,42 @@ func (g *Gateway) handleMediaRestart(ctx context.Context, m *member, e *protocol
 }
 
 // handleMediaMute serves media.mute: the client reports its own microphone
-// state, shown in presence.
+// (kind "audio", the default, shown in presence) or camera ("video")
+// state. Unmuting lifts a moderator's mute of that kind at the node, unless
+// the moderator made it hard (see moderation.go).
 func (g *Gateway) handleMediaMute(ctx context.Context, m *member, e *protocol.Envelope) (any, *protocol.Error) {
 	var req muteRequest
 	if pe := protocol.DecodeData(e, &req); pe != nil {
 		return nil, pe
+	}
+	if req.Kind == "" {
+		req.Kind = "audio"
+	}
+	if req.Kind != "audio" && req.Kind != "video" {
+		return nil, perr(protocol.CodeInvalidPayload, "kind must be audio or video")
+	}
+	if !req.Muted {
+		m.mmu.Lock()
+		mm := m.modMute
+		if mm.covers(req.Kind) && !mm.hard {
+			if req.Kind == "audio" {
+				m.modMute.audio = false
+			} else {
+				m.modMute.video = false
+			}
+		}
+		m.mmu.Unlock()
+		if mm.covers(req.Kind) {
+			if mm.hard {
+				return nil, perr(protocol.CodeForbidden, "a moderator muted you; you may unmute after mod.unmuted")
+			}
+			if err := g.muteOwn(m, func(k string) bool { return k == req.Kind }, false); err != nil {
+				return nil, mediaError(err)
+			}
+		}
+	}
+	if req.Kind == "video" {
+		return presenceEvent{Participant: m.participant()}, nil
 	}
 	p, err := m.update(ctx, func(p *Participant) bool {
 		changed := p.Muted != req.Muted

@@ -31,11 +31,29 @@ type member struct {
 	// (see Config.PresenceQuietAbove); only then is its leave announced.
 	announced bool
 
+	// evmu orders what the client hears about media: an event of a media
+	// session is relayed while holding it and only if the session is still
+	// current, and a session is replaced while holding it, so no event of
+	// the old session follows the media.reset or media.moved notice.
+	evmu sync.Mutex
 	// mmu guards the media session; it is replaced on a media reset.
 	mmu       sync.Mutex
 	media     MediaSession
 	node      MediaNode
 	mediaDone bool // closed for good: the member left
+	// own maps the IDs of the tracks the participant publishes on its
+	// current node to their kind ("audio", "video"), from the node's
+	// track events; reset when the session is replaced.
+	own map[string]string
+	// modMute is what a moderator muted at the node (see moderation.go).
+	modMute modMute
+	// The client's subscription choices, replayed on a session that
+	// replaces another (replay: after a move to another node or a reset),
+	// joined without AutoSubscribe: tracks it unsubscribed from and its
+	// per-track preferences, at most maxChoices of each.
+	unsubs map[string]bool
+	prefs  map[string]TrackPreference
+	replay MediaSession
 }
 
 // tenant is the member's tenant.

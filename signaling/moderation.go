@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/plenaryhq/plenary/internal/auth"
@@ -13,6 +15,7 @@ const (
 	opPromote   = "promote"
 	opDemote    = "demote"
 	opMute      = "mute"
+	opUnmute    = "unmute"
 	opRemove    = "remove"
 	opBan       = "ban"
 	opLowerHand = "lower_hand"
@@ -51,8 +54,8 @@ func mayActOn(actor Participant, target Record) bool {
 	return actor.Role == auth.RoleOrganizer || target.TokenRole < actor.Role
 }
 
-// handleModTarget serves mod.promote, mod.demote, mod.mute, mod.remove and
-// mod.ban. The action itself is carried out by the gateway owning the
+// handleModTarget serves mod.promote, mod.demote, mod.mute, mod.unmute,
+// mod.remove and mod.ban. The action itself is carried out by the gateway owning the
 // target's session, reached through the room's bus channel; the ack means
 // the action was accepted, its effect arrives as presence.update or
 // presence.leave.
@@ -81,9 +84,12 @@ func (g *Gateway) handleModTarget(op string) roomHandler {
 		if (op == opRemove || op == opBan) && target.Participant.ID == actor.ID {
 			return nil, perr(protocol.CodeInvalidPayload, "cannot remove yourself; send leave")
 		}
+		if op != opMute && (req.Video || req.Hard) {
+			return nil, perr(protocol.CodeInvalidPayload, "video and hard apply to mod.mute only")
+		}
 		// The ban is stored before the removal is sent, so the removed
 		// participant cannot slip back in through another gateway.
-		c := control{Op: op, Target: target.Participant.ID, By: actor.ID}
+		c := control{Op: op, Target: target.Participant.ID, By: actor.ID, Video: req.Video, Hard: req.Hard}
 		if op == opBan {
 			if err := g.state.Ban(ctx, m.tenant(), m.room.name, target.Participant.User, DefaultBanTTL); err != nil {
 				return nil, stateError(err)
@@ -230,15 +236,16 @@ func (g *Gateway) applyTo(ctx context.Context, m *member, c control) error {
 		}
 		return err
 	case opMute:
-		// Advisory until the SFU can drop a participant's audio: the client
-		// mutes itself; presence shows the state either way.
-		m.sendEvent(typeModMuted, modEvent{By: c.By})
-		_, err := m.update(ctx, func(p *Participant) bool {
-			changed := !p.Muted
-			p.Muted = true
-			return changed
-		})
-		return err
+		return g.modMuteMember(ctx, m, c)
+	case opUnmute:
+		m.mmu.Lock()
+		wasHard := m.modMute.hard
+		m.modMute.hard = false
+		m.mmu.Unlock()
+		if wasHard {
+			m.sendEvent(typeModUnmuted, modEvent{By: c.By})
+		}
+		return nil
 	case opLowerHand:
 		_, err := m.update(ctx, func(p *Participant) bool {
 			changed := p.Hand != 0
@@ -260,4 +267,74 @@ func (g *Gateway) applyTo(ctx context.Context, m *member, c control) error {
 	}
 	g.log.Warn("unknown control op", "op", c.Op)
 	return nil
+}
+
+// Moderator mute.
+//
+// mod.mute is enforced at the media node: the gateway owning the target
+// mutes the target's published audio tracks (and video tracks with
+// "video":true) with MediaSession.MuteTrack, so nobody receives them
+// whatever the target's client does; tracks published later (a new
+// microphone, a move to another node) are muted as they appear. As on the
+// big meeting platforms, nobody can turn someone else's microphone on:
+//
+//   - a plain mute is lifted by the participant itself, with media.mute
+//     {"muted":false} (the server unmutes its tracks at the node);
+//   - a hard mute ("hard":true) refuses that with 4103 until a moderator
+//     sends mod.unmute, which only allows the participant to unmute again
+//     (mod.unmuted tells it so); its tracks stay muted until it does.
+
+// modMute is what a moderator muted at the node; guarded by member.mmu.
+type modMute struct {
+	audio, video, hard bool
+}
+
+// covers reports whether tracks of kind are muted by the moderator.
+func (mm modMute) covers(kind string) bool {
+	return (kind == "audio" && mm.audio) || (kind == "video" && mm.video)
+}
+
+// modMuteMember carries out a mod.mute on member m.
+func (g *Gateway) modMuteMember(ctx context.Context, m *member, c control) error {
+	m.mmu.Lock()
+	m.modMute.audio = true
+	m.modMute.video = m.modMute.video || c.Video
+	m.modMute.hard = m.modMute.hard || c.Hard
+	mm := m.modMute
+	m.mmu.Unlock()
+	m.sendEvent(typeModMuted, modEvent{By: c.By, Video: c.Video, Hard: c.Hard})
+	err := g.muteOwn(m, mm.covers, true)
+	if _, perr := m.update(ctx, func(p *Participant) bool {
+		changed := !p.Muted
+		p.Muted = true
+		return changed
+	}); perr != nil && err == nil {
+		err = perr
+	}
+	return err
+}
+
+// muteOwn mutes (or unmutes) at the node the member's own tracks whose kind
+// matches.
+func (g *Gateway) muteOwn(m *member, match func(kind string) bool, muted bool) error {
+	m.mmu.Lock()
+	ms := m.media
+	var ids []string
+	for id, kind := range m.own {
+		if match(kind) {
+			ids = append(ids, id)
+		}
+	}
+	m.mmu.Unlock()
+	if ms == nil {
+		return nil
+	}
+	var first error
+	for _, id := range ids {
+		// A track that ended meanwhile is not an error.
+		if err := ms.MuteTrack(id, muted); err != nil && !errors.Is(err, ErrTrackNotFound) && first == nil {
+			first = fmt.Errorf("mute %s: %w", id, err)
+		}
+	}
+	return first
 }

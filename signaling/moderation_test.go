@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/plenaryhq/plenary/internal/auth"
 	"github.com/plenaryhq/plenary/internal/protocol"
 	"github.com/plenaryhq/plenary/signaling"
+	"github.com/plenaryhq/plenary/signaling/client"
 )
 
 // target is the data of the mod.* requests.
@@ -21,7 +23,7 @@ func TestAttendeeCannotModerate(t *testing.T) {
 	spk := e.Dial(t, s, e.Token(t, tenantA, "sam", auth.RoleSpeaker))
 	join(t, att, "main", false)
 	js := join(t, spk, "main", false)
-	for _, typ := range []string{"mod.promote", "mod.demote", "mod.mute", "mod.remove", "mod.ban"} {
+	for _, typ := range []string{"mod.promote", "mod.demote", "mod.mute", "mod.unmute", "mod.remove", "mod.ban"} {
 		t.Run(typ, func(t *testing.T) {
 			_, err := request(t, att, typ, "main", target(js.Self.ID))
 			requireCode(t, err, protocol.CodeForbidden)
@@ -182,4 +184,45 @@ func TestHandQueue(t *testing.T) {
 		return presenceOf(ja.Self.ID)(e) && participantIn(t, e).Muted
 	}))
 	require.Zero(t, p.Hand)
+}
+
+// TestMuteRequestsRefused: malformed mute options get 4003 and leave the
+// connection usable; a hard mute without media still refuses the
+// participant's own unmute until mod.unmute.
+func TestMuteRequestsRefused(t *testing.T) {
+	e := newEnv(t)
+	s := e.Start(t, signaling.Config{}, nil)
+	mod := e.Dial(t, s, e.Token(t, tenantA, "mo", auth.RoleModerator))
+	ada := e.Dial(t, s, e.Token(t, tenantA, "ada", auth.RoleSpeaker))
+	join(t, mod, "main", false)
+	ja := join(t, ada, "main", false)
+
+	// These break the request schemas too: send them raw.
+	for _, tc := range []struct {
+		c     *client.Client
+		frame string
+	}{
+		{mod, `{"v":1,"id":"x1","type":"mod.demote","room":"main","data":{"participant":"` + ja.Self.ID + `","hard":true}}`},
+		{mod, `{"v":1,"id":"x2","type":"mod.unmute","room":"main","data":{"participant":"` + ja.Self.ID + `","video":true}}`},
+		{ada, `{"v":1,"id":"x3","type":"media.mute","room":"main","data":{"muted":false,"kind":"screen"}}`},
+	} {
+		require.NoError(t, tc.c.WriteRaw(websocket.TextMessage, []byte(tc.frame)))
+		ev := waitEvent(t, tc.c, "error", nil)
+		require.Equal(t, protocol.CodeInvalidPayload, ev.Error.Code, tc.frame)
+	}
+
+	_, err := request(t, mod, "mod.mute", "main", map[string]any{"participant": ja.Self.ID, "hard": true})
+	require.NoError(t, err)
+	waitEvent(t, ada, "mod.muted", nil)
+	_, err = request(t, ada, "media.mute", "main", map[string]bool{"muted": false})
+	requireCode(t, err, protocol.CodeForbidden)
+	_, err = request(t, ada, "mod.unmute", "main", target(ja.Self.ID))
+	requireCode(t, err, protocol.CodeForbidden)
+	_, err = request(t, mod, "mod.unmute", "main", target(ja.Self.ID))
+	require.NoError(t, err)
+	ev := waitEvent(t, ada, "mod.unmuted", nil)
+	require.JSONEq(t, `{"by":"`+mustSelfID(t, mod)+`"}`, string(ev.Data))
+	r, err := request(t, ada, "media.mute", "main", map[string]bool{"muted": false})
+	require.NoError(t, err)
+	require.False(t, participantIn(t, r).Muted)
 }

@@ -8,6 +8,9 @@ import "github.com/gorilla/websocket"
 type frame struct {
 	pm *websocket.PreparedMessage
 	b  []byte
+	// stamp is the server timestamp (Unix ns) of a chat event, for the
+	// delivery latency histogram (delivery.go); 0 for other frames.
+	stamp int64
 }
 
 // outLog is a session's outbound stream: every text frame the server sends

@@ -18,7 +18,8 @@ import (
 // actions"; docs/protocol.md, "Schedule events"). The scheduler publishes
 // them on the bus as protocol envelopes; the gateway subscribes:
 //
-//   - the user channel of every user with a session here, and forwards
+//   - the user channel of every user with a session here (with Redis, all
+//     of them through one pattern subscription, userfeed.go), and forwards
 //     schedule.reminder to each of that user's sessions;
 //   - the tenant channel "scheduler:actions" of every tenant with a room
 //     here, and delivers schedule.stage_open to the local members of the
@@ -73,11 +74,13 @@ func userChannelSafe(s string) bool {
 	return true
 }
 
-// watchUser subscribes the user channel of s's user, once per session (on
-// its first join); the subscription is shared by all the user's sessions on
-// this gateway and lasts until the last of them ends (sessions in their
-// resume grace period keep it: reminders wait in their replay buffer). A
-// failure is logged: reminders are best effort, the join goes on.
+// watchUser makes s receive its user's channel, once per session (on its
+// first join), until the session ends (sessions in their resume grace
+// period keep it: reminders wait in their replay buffer). With Redis, all
+// user channels reach the gateway through one pattern subscription
+// (userfeed.go); with the in-process bus, one subscription per user with
+// sessions here is shared by the user's sessions. A failure is logged:
+// reminders are best effort, the join goes on.
 func (g *Gateway) watchUser(ctx context.Context, s *session) {
 	s.mu.Lock()
 	if s.watching || s.ended {
@@ -89,7 +92,11 @@ func (g *Gateway) watchUser(ctx context.Context, s *session) {
 	k := userKey{s.Tenant(), s.claims.Subject}
 	ch, err := userChannel(k.t, k.sub)
 	if err == nil {
-		err = g.users.join(ctx, k, ch, s)
+		if g.userPat != nil {
+			err = g.userPat.join(ctx, ch, s)
+		} else {
+			err = g.users.join(ctx, k, ch, s)
+		}
 	}
 	s.mu.Lock()
 	ended := s.ended
@@ -102,20 +109,43 @@ func (g *Gateway) watchUser(ctx context.Context, s *session) {
 		return
 	}
 	if ended { // the session ended while subscribing: end's unwatch ran first
-		g.users.leave(k, s)
+		g.unwatchUser(s)
 	}
 }
 
-// unwatchUser gives back s's share of its user's subscription.
+// unwatchUser gives back s's share of its user's channel.
 func (g *Gateway) unwatchUser(s *session) {
-	g.users.leave(userKey{s.Tenant(), s.claims.Subject}, s)
+	k := userKey{s.Tenant(), s.claims.Subject}
+	if g.userPat != nil {
+		if ch, err := userChannel(k.t, k.sub); err == nil {
+			g.userPat.leave(ch, s)
+		}
+		return
+	}
+	g.users.leave(k, s)
 }
 
-// onUserEvent forwards a message of a user channel to the user's sessions.
+// onUserEvent forwards a message of a user channel (per-user feed) to the
+// user's sessions.
 func (g *Gateway) onUserEvent(k userKey, msg []byte) {
+	members := g.users.members(k)
+	sessions := make([]*session, 0, len(members))
+	for _, m := range members {
+		if s, ok := m.(*session); ok {
+			sessions = append(sessions, s)
+		}
+	}
+	ch, _ := userChannel(k.t, k.sub)
+	g.deliverUserEvent(ch, msg, sessions)
+}
+
+// deliverUserEvent forwards a reminder received on user channel ch to
+// sessions; anything else on a user channel is dropped.
+func (g *Gateway) deliverUserEvent(ch bus.Channel, msg []byte, sessions []*session) {
 	typ, data, ok := decodeScheduleEvent(msg)
 	if !ok || typ != typeScheduleReminder {
-		g.log.Debug("user channel: message dropped", "tenant", k.t, "type", typ)
+		t, _ := ch.Tenant()
+		g.log.Debug("user channel: message dropped", "tenant", t, "type", typ)
 		return
 	}
 	b := mustJSON(&protocol.Envelope{V: protocol.Version, Type: typ, Data: data})
@@ -124,13 +154,10 @@ func (g *Gateway) onUserEvent(k userKey, msg []byte) {
 		g.log.Error("prepare frame", "err", err)
 		return
 	}
-	members := g.users.members(k)
-	for _, m := range members {
-		if s, ok := m.(*session); ok {
-			s.sendFrame(frame{pm: pm})
-		}
+	for _, s := range sessions {
+		s.sendFrame(frame{pm: pm})
 	}
-	metricScheduleEvents.WithLabelValues(typ).Add(float64(len(members)))
+	metricScheduleEvents.WithLabelValues(typ).Add(float64(len(sessions)))
 }
 
 // watchTenant subscribes the scheduler channel of r's tenant for as long as
@@ -187,9 +214,13 @@ func decodeScheduleEvent(msg []byte) (typ string, data json.RawMessage, ok bool)
 	return e.Type, e.Data, true
 }
 
-// ScheduleFeeds returns how many scheduler subscriptions the gateway holds:
-// user channels (one per user with sessions here) and tenant channels (one
-// per tenant with rooms here). For diagnostics and tests.
+// ScheduleFeeds returns how many scheduler feeds the gateway holds: user
+// channels (one per user with sessions here; with Redis they share one
+// pattern subscription) and tenant channels (one per tenant with rooms
+// here). For diagnostics and tests.
 func (g *Gateway) ScheduleFeeds() (users, tenants int) {
+	if g.userPat != nil {
+		return g.userPat.size(), g.tenants.size()
+	}
 	return g.users.size(), g.tenants.size()
 }

@@ -85,6 +85,18 @@ type State interface {
 	Banned(ctx context.Context, t tenant.ID, room, user string) (bool, error)
 }
 
+// batchPutter is implemented by states that store many presence records of
+// one room in one round trip (the heartbeat's lease renewals).
+type batchPutter interface {
+	// PutParticipants creates or replaces the records rs of room.
+	PutParticipants(ctx context.Context, t tenant.ID, room string, rs []Record) error
+}
+
+var (
+	_ batchPutter = (*MemoryState)(nil)
+	_ batchPutter = (*RedisState)(nil)
+)
+
 // DefaultBanTTL is how long a ban lasts: the rest of a convention day.
 const DefaultBanTTL = 24 * time.Hour
 

@@ -62,6 +62,17 @@ func (s *MemoryState) PutParticipant(_ context.Context, t tenant.ID, room string
 	return nil
 }
 
+// PutParticipants stores several records of one room (batchPutter).
+func (s *MemoryState) PutParticipants(_ context.Context, t tenant.ID, room string, rs []Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs := s.room(t, room).records
+	for _, r := range rs {
+		recs[r.Participant.ID] = r
+	}
+	return nil
+}
+
 // RemoveParticipant implements State.
 func (s *MemoryState) RemoveParticipant(_ context.Context, t tenant.ID, room, id string) error {
 	s.mu.Lock()

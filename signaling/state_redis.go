@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -41,7 +42,24 @@ type RedisState struct {
 	roomTTL time.Duration
 	log     *slog.Logger
 	once    sync.Once
+
+	// decoded caches the decoding of presence records by key and
+	// participant: a room of 20,000 is read whole by every join batch and
+	// every sweep, and between two lease renewals (HeartbeatInterval) its
+	// records' text does not change, so most of them need no JSON decode.
+	dmu     sync.Mutex
+	decoded map[string]map[string]decodedRecord
 }
+
+// decodedRecord is a presence record's decoding and a hash of its stored
+// text (the text itself would double the cache's size).
+type decodedRecord struct {
+	sum uint64
+	rec Record
+}
+
+// recordSeed seeds the hashes of decodedRecord.
+var recordSeed = maphash.MakeSeed()
 
 // sweepScript deletes a presence field only if it still holds the value the
 // sweeper read, so a record refreshed in between is never deleted.
@@ -70,6 +88,7 @@ func NewRedisState(ctx context.Context, cfg RedisStateConfig, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: redis url: %w", ErrInvalidConfig, err)
 	}
+	smallBuffers(opts)
 	c := redis.NewClient(opts)
 	if err := c.Ping(ctx).Err(); err != nil {
 		_ = c.Close()
@@ -77,6 +96,15 @@ func NewRedisState(ctx context.Context, cfg RedisStateConfig, log *slog.Logger) 
 	}
 	return &RedisState{c: c, prefix: cfg.Prefix, roomTTL: cfg.RoomTTL,
 		log: log.With("component", "signaling-state", "backend", "redis")}, nil
+}
+
+// smallBuffers sizes the client's per-connection buffers for the state's
+// small commands: go-redis defaults to 32 KiB each way per connection (128
+// KiB for pipelines), megabytes once a join storm has grown the pool.
+// Large replies (a big room's presence hash) still work, in more reads.
+func smallBuffers(o *redis.Options) {
+	o.ReadBufferSize, o.WriteBufferSize = 8<<10, 8<<10
+	o.PipelineReadBufferSize, o.PipelineWriteBufferSize = 32<<10, 32<<10
 }
 
 // Close releases the Redis connections. Idempotent.
@@ -122,6 +150,32 @@ func (s *RedisState) PutParticipant(ctx context.Context, t tenant.ID, room strin
 	return nil
 }
 
+// PutParticipants stores several records of one room with one HSET and one
+// EXPIRE in a single round trip (batchPutter).
+func (s *RedisState) PutParticipants(ctx context.Context, t tenant.ID, room string, rs []Record) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	fields := make([]any, 0, 2*len(rs))
+	for _, r := range rs {
+		b, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("signaling: encode record: %w", err)
+		}
+		fields = append(fields, r.Participant.ID, b)
+	}
+	k := s.key(t, room, "presence")
+	_, err := s.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, k, fields...)
+		p.Expire(ctx, k, s.roomTTL)
+		return nil
+	})
+	if err != nil {
+		return unavailable("put participants", err)
+	}
+	return nil
+}
+
 // RemoveParticipant implements State.
 func (s *RedisState) RemoveParticipant(ctx context.Context, t tenant.ID, room, id string) error {
 	if err := s.c.HDel(ctx, s.key(t, room, "presence"), id).Err(); err != nil {
@@ -137,18 +191,54 @@ func (s *RedisState) records(ctx context.Context, t tenant.ID, room string) ([]R
 	if err != nil {
 		return nil, nil, unavailable("read presence", err)
 	}
+	key := s.key(t, room, "presence")
+	s.dmu.Lock()
+	prev := s.decoded[key]
+	s.dmu.Unlock()
+	next := make(map[string]decodedRecord, len(raw))
 	out := make([]Record, 0, len(raw))
 	for id, v := range raw {
+		sum := maphash.String(recordSeed, v)
+		if d, ok := prev[id]; ok && d.sum == sum {
+			next[id] = d
+			out = append(out, d.rec)
+			continue
+		}
 		var r Record
 		if err := json.Unmarshal([]byte(v), &r); err != nil || r.Participant.ID != id {
 			s.log.Warn("dropping unreadable presence record", "tenant", t, "room", room, "participant", id, "err", err)
-			_ = s.c.HDel(ctx, s.key(t, room, "presence"), id).Err()
+			_ = s.c.HDel(ctx, key, id).Err()
 			continue
 		}
+		next[id] = decodedRecord{sum: sum, rec: r}
 		out = append(out, r)
 	}
+	// Only rooms big enough for the decoding to matter are cached, and the
+	// cache follows the hash (records gone from it are dropped with it).
+	s.dmu.Lock()
+	if len(next) >= decodeCacheMin {
+		if s.decoded == nil {
+			s.decoded = make(map[string]map[string]decodedRecord)
+		}
+		s.decoded[key] = next
+	} else {
+		delete(s.decoded, key)
+	}
+	s.dmu.Unlock()
 	return out, raw, nil
 }
+
+// forgetRoom drops the room's cached decodings (the gateway's last local
+// member left it).
+func (s *RedisState) forgetRoom(t tenant.ID, room string) {
+	s.dmu.Lock()
+	delete(s.decoded, s.key(t, room, "presence"))
+	s.dmu.Unlock()
+}
+
+// decodeCacheMin is the room size from which decoded presence records are
+// cached between reads.
+const decodeCacheMin = 256
 
 // Participants implements State.
 func (s *RedisState) Participants(ctx context.Context, t tenant.ID, room string, now time.Time) ([]Record, error) {

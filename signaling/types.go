@@ -29,10 +29,12 @@ const (
 	typeMediaLayers      = "media.layers" // event
 	typeMediaState       = "media.state"  // event
 	typeMediaReset       = "media.reset"  // event
+	typeMediaMoved       = "media.moved"  // event
 
 	typeModPromote = "mod.promote"
 	typeModDemote  = "mod.demote"
 	typeModMute    = "mod.mute"
+	typeModUnmute  = "mod.unmute"
 	typeModRemove  = "mod.remove"
 	typeModBan     = "mod.ban"
 	typeModLock    = "mod.lock"
@@ -42,6 +44,7 @@ const (
 	typeModPromoted = "mod.promoted" // event to the target
 	typeModDemoted  = "mod.demoted"  // event to the target
 	typeModMuted    = "mod.muted"    // event to the target
+	typeModUnmuted  = "mod.unmuted"  // event to the target
 	typeModRemoved  = "mod.removed"  // event to the target
 
 	typePresenceJoin   = "presence.join"
@@ -139,10 +142,15 @@ type tenantRequest struct {
 }
 
 // targetRequest is the data of mod.promote, mod.demote, mod.mute,
-// mod.remove, mod.ban and hand.lower.
+// mod.unmute, mod.remove, mod.ban and hand.lower.
 type targetRequest struct {
 	Tenant      tenant.ID `json:"tenant,omitempty"`
 	Participant string    `json:"participant,omitempty"`
+	// Video (mod.mute only) mutes the participant's video tracks too.
+	Video bool `json:"video,omitempty"`
+	// Hard (mod.mute only) forbids the participant to unmute itself until
+	// a moderator sends mod.unmute.
+	Hard bool `json:"hard,omitempty"`
 }
 
 // lockRequest is the data of mod.lock.
@@ -182,11 +190,14 @@ type restartRequest struct {
 // muteRequest is the data of media.mute.
 type muteRequest struct {
 	Muted bool `json:"muted"`
+	// Kind is "audio" (the default: the microphone, shown in presence) or
+	// "video" (the camera).
+	Kind string `json:"kind,omitempty"`
 }
 
 // trackEvent is the data of media.track.
 type trackEvent struct {
-	State string    `json:"state"` // published | unpublished
+	State string    `json:"state"` // published | unpublished | muted | unmuted
 	Track TrackInfo `json:"track"`
 }
 
@@ -208,13 +219,25 @@ type resetEvent struct {
 	CanPublish bool   `json:"can_publish"`
 }
 
-// modEvent is the data of mod.promoted, mod.demoted, mod.muted and
-// mod.removed, sent to the participant acted on.
+// movedEvent is the data of media.moved.
+type movedEvent struct {
+	// Node is the media node the participant now uses.
+	Node string `json:"node"`
+	// Reason is node_draining or node_failed.
+	Reason     string `json:"reason"`
+	CanPublish bool   `json:"can_publish"`
+}
+
+// modEvent is the data of mod.promoted, mod.demoted, mod.muted,
+// mod.unmuted and mod.removed, sent to the participant acted on.
 type modEvent struct {
 	By         string `json:"by"`
 	Role       string `json:"role,omitempty"`
 	CanPublish *bool  `json:"can_publish,omitempty"`
 	Banned     bool   `json:"banned,omitempty"`
+	// Video and Hard describe a mod.muted (see targetRequest).
+	Video bool `json:"video,omitempty"`
+	Hard  bool `json:"hard,omitempty"`
 }
 
 // presenceEvent is the data of presence.join and presence.update.

@@ -54,6 +54,10 @@ type platform struct {
 	backbone
 
 	workers []worker
+	// drainWorkers keep running until the HTTP drain has finished: what a
+	// draining node needs to move its participants away (the SFU RPC
+	// server, the registry heartbeat with Draining set, relay links).
+	drainWorkers []worker
 
 	closers []func() error
 }
@@ -96,9 +100,22 @@ func (p *platform) run(ctx context.Context, stdout io.Writer) error {
 		p.cfg.Listen = addr.String() // a :0 listen resolves to the real port in links
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.http.Serve(gctx, p.cfg.DrainTimeout) })
+	lateCtx, lateCancel := context.WithCancel(context.WithoutCancel(gctx))
+	defer lateCancel()
+	g.Go(func() error {
+		defer lateCancel()
+		return p.http.Serve(gctx, p.cfg.DrainTimeout)
+	})
 	for _, w := range p.workers {
 		g.Go(func() error { return w(gctx) })
+	}
+	for _, w := range p.drainWorkers {
+		g.Go(func() error {
+			if err := w(lateCtx); err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		})
 	}
 	p.log.Info("plenary serving", "url", p.cfg.BaseURL(), "roles", p.roles(), "store", p.store.URI())
 	fmt.Fprintf(stdout, "Plenary is up: %s\n", p.cfg.BaseURL())

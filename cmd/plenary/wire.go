@@ -85,6 +85,10 @@ func (p *platform) wire(ctx context.Context) error {
 		p.sfu = node
 		p.closers = append(p.closers, node.Close)
 		p.workers = append(p.workers, node.Run)
+		// SIGTERM: refuse joins, tell every participant's gateway to move
+		// it to another node, and wait (up to --drain-timeout) until they
+		// have left before the node closes.
+		p.http.OnDrain(node.Drain)
 		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
 
 		// WHIP ingest (OBS → stage) and WHEP playback, the standard HTTP
@@ -94,6 +98,17 @@ func (p *platform) wire(ctx context.Context) error {
 		playback := whip.NewPlayback(node, whip.Options{Verifier: p.verifier, Log: p.log})
 		playback.Register(p.http.Mux(), "/v1/whep")
 		p.closers = append(p.closers, ingest.Close, playback.Close)
+
+		if cfg.RedisURL != "" {
+			// Other processes reach this node through the registry
+			// (wireRelay heartbeats it) and the bus RPC.
+			if err := p.serveSFURPC(); err != nil {
+				return err
+			}
+			if err := p.wireRelay(ctx); err != nil {
+				return err
+			}
+		}
 	}
 	if err := p.wireSignaling(ctx); err != nil {
 		return err

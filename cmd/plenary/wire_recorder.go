@@ -18,11 +18,15 @@ import (
 	"github.com/plenaryhq/plenary/recorder/playback"
 	"github.com/plenaryhq/plenary/recorder/storage"
 	"github.com/plenaryhq/plenary/recorder/vodjob"
+	"github.com/plenaryhq/plenary/signaling"
+	"github.com/plenaryhq/plenary/signaling/sfunode"
 )
 
 // wireRecorder composes the library (web role: REST, xAPI, certificates,
-// signed /media/), the capture manager (recorder role with a local SFU) and
-// the packaging worker (recorder role).
+// signed /media/), the capture manager and the packaging worker (recorder
+// role). The capture manager joins rooms as a hidden participant of the
+// media node the room is on: this process's SFU, or with --redis-url any
+// SFU node of the registry, reached over the bus (recorderSelector).
 func (p *platform) wireRecorder(ctx context.Context) error {
 	cfg := p.cfg
 	recDir := orDefault(cfg.RecordingsDir, filepath.Join(cfg.DataDir, "recordings"))
@@ -60,20 +64,36 @@ func (p *platform) wireRecorder(ctx context.Context) error {
 		return err
 	}
 	p.workers = append(p.workers, worker.Run)
-	if p.sfu == nil {
-		p.log.Warn("recorder role without a local sfu role: recordings are packaged here but captured by a process that runs both")
+	if p.sfu == nil && p.cfg.RedisURL == "" {
+		p.log.Warn("recorder role without a local sfu role and without --redis-url: recordings are packaged here but captured by a process that reaches an SFU")
 		return nil
+	}
+	sel, err := p.recorderSelector(ctx)
+	if err != nil {
+		return err
 	}
 	api, err := capture.NewAPI(webrtc.SettingEngine{})
 	if err != nil {
 		return err
 	}
-	mgr, err := capture.NewManager(p.sfu, p.queue, lib, capture.ManagerConfig{RecordingsDir: recDir, API: api}, p.log)
+	mgr, err := capture.NewManager(sel, p.queue, lib, capture.ManagerConfig{RecordingsDir: recDir, API: api}, p.log)
 	if err != nil {
 		return err
 	}
 	p.workers = append(p.workers, mgr.Run)
 	return nil
+}
+
+// recorderSelector is how the capture manager reaches SFU nodes: with the
+// signaling role or a shared Redis, the gateway's selector (the Redis node
+// registry and the bus RPC, this process's SFU called directly); with
+// neither, this process's SFU (which the caller checked exists) as the only
+// node.
+func (p *platform) recorderSelector(ctx context.Context) (signaling.NodeSelector, error) {
+	if p.cfg.HasRole(config.RoleSignaling) || p.cfg.RedisURL != "" {
+		return p.mediaSelector(ctx)
+	}
+	return signaling.SingleNode{Node: sfunode.New(p.sfuNodeID(), p.sfu)}, nil
 }
 
 // mediaSigningKey returns the configured key or, for the one-machine

@@ -2,12 +2,58 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 
 	"github.com/plenaryhq/plenary/chat"
 	"github.com/plenaryhq/plenary/internal/config"
+	"github.com/plenaryhq/plenary/internal/noderegistry"
 	"github.com/plenaryhq/plenary/signaling"
 	"github.com/plenaryhq/plenary/signaling/sfunode"
+	"github.com/plenaryhq/plenary/signaling/sfurpc"
 )
+
+// mediaSelector is how the gateway reaches SFU nodes. With a shared Redis
+// it places participants on the nodes of the Redis node registry (this
+// process's own SFU, if it runs one, is called directly; others over the
+// bus RPC, signaling/sfurpc). Without Redis there is one process and its
+// own SFU is the only node.
+func (p *platform) mediaSelector(ctx context.Context) (signaling.NodeSelector, error) {
+	var local signaling.MediaNode
+	if p.sfu != nil {
+		local = sfunode.New(p.sfuNodeID(), p.sfu)
+	}
+	if p.cfg.RedisURL == "" {
+		if local == nil {
+			p.log.Warn("signaling without an sfu role and without --redis-url: rooms work without media (run SFU nodes with a shared Redis)")
+			return signaling.SingleNode{}, nil
+		}
+		return signaling.SingleNode{Node: local}, nil
+	}
+	reg, err := noderegistry.NewRedisRegistry(ctx, noderegistry.RedisConfig{URL: p.cfg.RedisURL, Prefix: p.cfg.Prefix}, p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, reg.Close)
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:])
+	client, err := sfurpc.NewClient(ctx, p.bus, p.sfuNodeID()+"-gw-"+hex.EncodeToString(suffix[:]), sfurpc.Config{}, p.log)
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, client.Close)
+	return &sfurpc.Selector{Registry: reg, Client: client, Local: local, Region: p.cfg.Region}, nil
+}
+
+// serveSFURPC answers gateways in other processes for this node's SFU.
+func (p *platform) serveSFURPC() error {
+	srv, err := sfurpc.NewServer(p.bus, sfunode.New(p.sfuNodeID(), p.sfu), sfurpc.Config{}, p.log)
+	if err != nil {
+		return err
+	}
+	p.drainWorkers = append(p.drainWorkers, srv.Run)
+	return nil
+}
 
 // wireSignaling composes the WebSocket gateway (signaling role), the chat
 // service on the same WebSocket (chat role) and the live page.
@@ -28,11 +74,11 @@ func (p *platform) wireSignaling(ctx context.Context) error {
 		deps.State = st
 		p.addService("signaling-state", st)
 	}
-	if p.sfu != nil {
-		deps.Media = signaling.SingleNode{Node: sfunode.New(cfg.Region, p.sfu)}
-	} else {
-		p.log.Warn("signaling without a local sfu role: rooms work without media (cross-process SFU RPC is not built yet)")
+	media, err := p.mediaSelector(ctx)
+	if err != nil {
+		return err
 	}
+	deps.Media = media
 	origins := []string(cfg.AllowedOrigins)
 	if len(origins) == 0 && cfg.PublicURL != "" {
 		origins = []string{cfg.BaseURL()}

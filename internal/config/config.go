@@ -74,6 +74,9 @@ type Config struct {
 	// Region names this node's region for placement and relays. Default
 	// "local".
 	Region string `yaml:"region"`
+	// NodeID names this SFU node in the node registry and on the bus (relay
+	// links and the SFU RPC address it). Default: "<region>-<hostname>".
+	NodeID string `yaml:"node_id"`
 	// SFUUDPPort is the single UDP port of the SFU's ICE UDP mux. Default
 	// 7882; 0 picks a free port.
 	SFUUDPPort int `yaml:"sfu_udp_port"`
@@ -187,6 +190,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "" || strings.ContainsAny(c.Region, " :*?#/") {
 		bad("--region %q: use letters, digits, '-' or '_' (e.g. eu-west)", c.Region)
+	}
+	if len(c.NodeID) > 128 || strings.ContainsAny(c.NodeID, " \t:*?[]#/>") {
+		bad("--node-id %q: use letters, digits, '-', '_' or '.', at most 128", c.NodeID)
 	}
 	if c.SFUUDPPort < 0 || c.SFUUDPPort > 65535 {
 		bad("--sfu-udp-port %d: want 0 (any free port) to 65535", c.SFUUDPPort)

@@ -35,6 +35,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ URL for durable jobs, e.g. amqp://guest:guest@127.0.0.1:5672/ (default: in-process queue kept in the store)")
 	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "namespace for Redis channels and RabbitMQ queues shared with other deployments")
 	fs.StringVar(&c.Region, "region", c.Region, "region of this node, for media placement and relays")
+	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "ID of this SFU node in the node registry and on the bus (default <region>-<hostname>)")
 	fs.IntVar(&c.SFUUDPPort, "sfu-udp-port", c.SFUUDPPort, "the SFU's single UDP media port (ICE UDP mux); 0 = any free port")
 	fs.IntVar(&c.SFUTCPPort, "sfu-tcp-port", c.SFUTCPPort, "the SFU's ICE-TCP fallback port; 0 = any free port, -1 = off")
 	fs.StringVar(&c.SFUBindIP, "sfu-bind-ip", c.SFUBindIP, "address the SFU media ports bind")

@@ -12,6 +12,8 @@ package noderegistry
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -62,6 +64,14 @@ type Node struct {
 	// Rooms maps an opaque room key (chosen by the caller, e.g.
 	// "tenant/room") to the number of participants the node has in it.
 	Rooms map[string]int `json:"rooms,omitempty"`
+	// Origins maps a room key to the number of tracks the node's own
+	// clients publish in it (tracks relayed in are not counted): where a
+	// room's media enters the cluster. Relays open links towards them.
+	Origins map[string]int `json:"origins,omitempty"`
+	// Relayed maps a room key to the origin nodes whose tracks the node
+	// receives over relay links for that room, so other nodes of its region
+	// can chain from it (origin → regional hub → edge).
+	Relayed map[string][]string `json:"relayed,omitempty"`
 	// Updated is when the registry stored the last heartbeat (set by the
 	// registry, ignored on input).
 	Updated time.Time `json:"updated"`
@@ -107,14 +117,16 @@ func validID(id string) error {
 	return nil
 }
 
-// cloneNode copies the Rooms map so stored nodes are never aliased.
+// cloneNode copies the maps so stored nodes are never aliased.
 func cloneNode(n Node) Node {
-	if n.Rooms != nil {
-		m := make(map[string]int, len(n.Rooms))
-		for k, v := range n.Rooms {
-			m[k] = v
+	n.Rooms = maps.Clone(n.Rooms)
+	n.Origins = maps.Clone(n.Origins)
+	if n.Relayed != nil {
+		m := make(map[string][]string, len(n.Relayed))
+		for k, v := range n.Relayed {
+			m[k] = slices.Clone(v)
 		}
-		n.Rooms = m
+		n.Relayed = m
 	}
 	return n
 }

@@ -13,6 +13,10 @@
 //     flags `plenary serve --help` (and `plenary loadtest --help`) prints
 //     today, and the drain timing (preStop + --drain-timeout within
 //     terminationGracePeriodSeconds);
+//   - check that gateways and SFU nodes can find each other: both have
+//     Redis (node registry and bus), each --region matches its pods'
+//     plenary.io/region label, SFU nodes register under their pod name, and
+//     every region with gateways has SFU nodes;
 //   - run `promtool check rules` on the alert rules and on every dashboard
 //     query, `promtool test rules` on testdata/alerts_test.yaml, and check
 //     that every metric an alert, dashboard or autoscaler uses is registered

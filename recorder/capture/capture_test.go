@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/plenaryhq/plenary/internal/testenv"
 	"github.com/plenaryhq/plenary/recorder"
 	"github.com/plenaryhq/plenary/recorder/capture"
 	"github.com/plenaryhq/plenary/recorder/internal/container"
@@ -46,21 +47,30 @@ func checkHLS(t *testing.T, out string, res packager.Result, wantDur, tol float6
 }
 
 // TestRecordRoomEndToEnd: a Pion publisher sends 30 s of real VP8+Opus into
-// a room; the recorder records it through the SFU; packaging yields HLS
-// with at least two renditions of 30 s ± 1 s with audio and video.
+// a room; the recorder records it through the SFU, joined in process
+// (sfunode) and from "another process" (sfurpc over a Redis bus);
+// packaging yields HLS with at least two renditions of 30 s ± 1 s with audio
+// and video.
 func TestRecordRoomEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("sends 30 s of media in real time")
 	}
 	clip := testmedia.Generate(t, testmedia.Spec{Width: 1280, Height: 720, Seconds: 30, KeyframeSeconds: 1})
+	for _, tp := range transports {
+		t.Run(tp.name, func(t *testing.T) { recordRoomEndToEnd(t, tp, clip) })
+	}
+}
+
+func recordRoomEndToEnd(t *testing.T, tp transport, clip testmedia.Media) {
 	node := newSFU(t)
 	dir := t.TempDir()
-	sess, err := capture.Start(context.Background(), node, acme, capture.Options{
+	sess, err := capture.Start(context.Background(), tp.sel(t, node), acme, capture.Options{
 		Room: "stage", Dir: filepath.Join(dir, "rec-e2e"), API: recorderAPI(t), Log: quietLog(),
 		Info: recorder.Info{ID: "rec-e2e", Session: "guid-keynote", Title: "Keynote"},
 	})
 	require.NoError(t, err)
 	defer func() { _ = sess.Stop() }()
+	require.Equal(t, "node-a", sess.Node())
 
 	pub := publish(t, node, "stage", "alice")
 	pub.send(testmedia.Merge(clip.VideoPackets(t, 1), clip.AudioPackets(t, 2)), nil)
@@ -102,8 +112,9 @@ func TestSpeakersComeAndGo(t *testing.T) {
 	clip := testmedia.Generate(t, testmedia.Spec{Seconds: 10, KeyframeSeconds: 1})
 	node := newSFU(t)
 	dir := t.TempDir()
-	start := func(room sfu.RoomID, id string) *capture.Session {
-		s, err := capture.Start(context.Background(), node, acme, capture.Options{
+	sel := inProcess(t, node)
+	start := func(room, id string) *capture.Session {
+		s, err := capture.Start(context.Background(), sel, acme, capture.Options{
 			Room: room, Dir: filepath.Join(dir, id), API: recorderAPI(t), Log: quietLog(), Info: recorder.Info{ID: id},
 		})
 		require.NoError(t, err)
@@ -171,13 +182,59 @@ func TestKilledRecorderStillPackages(t *testing.T) {
 	}
 	testmedia.Generate(t, testmedia.Spec{Seconds: 20, KeyframeSeconds: 1}) // warm the cache outside the child
 	dir := t.TempDir()
+	cmd, recDir := startChild(t, dir)
+	waitRecorded(t, recDir, 5)
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	packagePartial(t, dir, recDir)
+}
+
+// TestKilledRemoteRecorderStillPackages: the recorder alone runs in a child
+// process and reaches the SFU, in this process, over the bus RPC on Redis
+// (the recorder ≠ SFU process shape). Killed with SIGKILL mid-session, it
+// leaves a recording that packages, and the node ends the recorder's
+// session once its keepalives stop.
+func TestKilledRemoteRecorderStillPackages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends media in real time")
+	}
+	clip := testmedia.Generate(t, testmedia.Spec{Seconds: 20, KeyframeSeconds: 1})
+	url, prefix := testenv.RedisURL(t), testenv.UniquePrefix()
+	node := newSFU(t)
+	srv := serveOverRedis(t, node, url, prefix)
+	dir := t.TempDir()
+	cmd, recDir := startChild(t, dir, "PLENARY_CAPTURE_REDIS="+url, "PLENARY_CAPTURE_PREFIX="+prefix)
+	waitFor(t, 30*time.Second, "the recorder's session on the node", func() bool { return srv.Sessions() == 1 })
+
+	pub := publish(t, node, "stage", "alice")
+	stop, sent := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(sent)
+		pub.send(testmedia.Merge(clip.VideoPackets(t, 1), clip.AudioPackets(t, 2)), stop)
+	}()
+	defer func() { close(stop); <-sent }()
+	room, err := node.Room(acme, "stage")
+	require.NoError(t, err)
+	require.Equal(t, []sfu.ParticipantID{"alice"}, room.Participants(), "the recorder is hidden")
+
+	waitRecorded(t, recDir, 5)
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+	waitFor(t, 30*time.Second, "the node to drop the dead recorder's session", func() bool { return srv.Sessions() == 0 })
+	packagePartial(t, dir, recDir)
+}
+
+// startChild runs TestKillChild in a child process with env added and
+// returns it once it has started recording, with its recording directory.
+func startChild(t *testing.T, dir string, env ...string) (*exec.Cmd, string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$", "-test.v") //nolint:gosec // the test binary itself
-	cmd.Env = append(os.Environ(), "PLENARY_CAPTURE_CHILD="+dir)
+	cmd.Env = append(append(os.Environ(), "PLENARY_CAPTURE_CHILD="+dir), env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
 	require.NoError(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 
 	var recDir string
 	sc := bufio.NewScanner(stdout)
@@ -192,7 +249,13 @@ func TestKilledRecorderStillPackages(t *testing.T) {
 		for sc.Scan() {
 		}
 	}()
-	// Let it record for a while: until the video file holds 5 s.
+	return cmd, recDir
+}
+
+// waitRecorded waits until the recording in recDir has two tracks and its
+// video file holds at least secs seconds.
+func waitRecorded(t *testing.T, recDir string, secs float64) {
+	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		m, err := recorder.ReadManifest(recDir)
@@ -203,16 +266,19 @@ func TestKilledRecorderStillPackages(t *testing.T) {
 					vfile = tr.File
 				}
 			}
-			if info, err := container.ScanIVF(filepath.Join(recDir, vfile)); err == nil && info.Duration() >= 5 {
-				break
+			if info, err := container.ScanIVF(filepath.Join(recDir, vfile)); err == nil && info.Duration() >= secs {
+				return
 			}
 		}
 		require.True(t, time.Now().Before(deadline), "recording did not progress")
 		time.Sleep(100 * time.Millisecond)
 	}
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
+}
 
+// packagePartial packages the recording a killed recorder left in recDir
+// and checks the result plays.
+func packagePartial(t *testing.T, dir, recDir string) {
+	t.Helper()
 	m, err := recorder.ReadManifest(recDir)
 	require.NoError(t, err)
 	require.Nil(t, m.StoppedAt, "the recorder died without stopping")
@@ -227,18 +293,27 @@ func TestKilledRecorderStillPackages(t *testing.T) {
 	}
 }
 
-// TestKillChild is the child side of TestKilledRecorderStillPackages.
+// TestKillChild is the child side of the killed-recorder tests: SFU,
+// publisher and recorder in this process; or, with PLENARY_CAPTURE_REDIS,
+// the recorder alone, reaching the parent's SFU over the bus.
 func TestKillChild(t *testing.T) {
 	dir := os.Getenv("PLENARY_CAPTURE_CHILD")
 	if dir == "" {
 		t.Skip("runs only as the child of TestKilledRecorderStillPackages")
 	}
-	clip := testmedia.Generate(t, testmedia.Spec{Seconds: 20, KeyframeSeconds: 1})
-	node := newSFU(t)
-	sess, err := capture.Start(context.Background(), node, acme, capture.Options{
+	opts := capture.Options{
 		Room: "stage", Dir: filepath.Join(dir, "rec-killed"), API: recorderAPI(t), Log: quietLog(),
 		Info: recorder.Info{ID: "rec-killed"},
-	})
+	}
+	if url := os.Getenv("PLENARY_CAPTURE_REDIS"); url != "" {
+		sess, err := capture.Start(context.Background(), remoteSelector(t, url, os.Getenv("PLENARY_CAPTURE_PREFIX")), acme, opts)
+		require.NoError(t, err)
+		fmt.Println("RECORDING " + sess.Recording().Dir())
+		select {} // wait to be killed
+	}
+	clip := testmedia.Generate(t, testmedia.Spec{Seconds: 20, KeyframeSeconds: 1})
+	node := newSFU(t)
+	sess, err := capture.Start(context.Background(), inProcess(t, node), acme, opts)
 	require.NoError(t, err)
 	pub := publish(t, node, "stage", "alice")
 	fmt.Println("RECORDING " + sess.Recording().Dir())

@@ -13,10 +13,16 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/plenaryhq/plenary/internal/bus"
+	"github.com/plenaryhq/plenary/internal/noderegistry"
 	"github.com/plenaryhq/plenary/internal/tenant"
+	"github.com/plenaryhq/plenary/internal/testenv"
 	"github.com/plenaryhq/plenary/recorder/capture"
 	"github.com/plenaryhq/plenary/recorder/internal/testmedia"
 	"github.com/plenaryhq/plenary/sfu"
+	"github.com/plenaryhq/plenary/signaling"
+	"github.com/plenaryhq/plenary/signaling/sfunode"
+	"github.com/plenaryhq/plenary/signaling/sfurpc"
 )
 
 var acme = tenant.MustParse("acme")
@@ -41,6 +47,96 @@ func newSFU(t testing.TB) *sfu.SFU {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// transport is how a test's recorder reaches the SFU node.
+type transport struct {
+	name string
+	sel  func(t testing.TB, s *sfu.SFU) signaling.NodeSelector
+}
+
+// transports are the two shapes the recorder runs in: in the SFU's process
+// (sfunode, called directly) and in another process (sfurpc over a Redis
+// bus, the node found in the Redis node registry).
+var transports = []transport{{"sfunode", inProcess}, {"sfurpc-redis", overRedis}}
+
+// inProcess is the recorder and the SFU in one process, as `plenary serve`
+// runs them without Redis.
+func inProcess(_ testing.TB, s *sfu.SFU) signaling.NodeSelector {
+	return signaling.SingleNode{Node: sfunode.New("node-a", s)}
+}
+
+// overRedis serves s over a Redis bus as node "node-a", registered in a Redis
+// node registry, and returns the selector a recorder process would build:
+// its own bus connection, registry and RPC client, sharing only Redis with
+// the SFU's side.
+func overRedis(t testing.TB, s *sfu.SFU) signaling.NodeSelector {
+	t.Helper()
+	url, prefix := testenv.RedisURL(t), testenv.UniquePrefix()
+	serveOverRedis(t, s, url, prefix)
+	return remoteSelector(t, url, prefix)
+}
+
+func redisBus(t testing.TB, url, prefix string) bus.Bus {
+	t.Helper()
+	b, err := bus.NewRedisBus(context.Background(), bus.RedisConfig{URL: url, Prefix: prefix}, quietLog())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = b.Close() })
+	return b
+}
+
+func redisRegistry(t testing.TB, url, prefix string) *noderegistry.RedisRegistry {
+	t.Helper()
+	r, err := noderegistry.NewRedisRegistry(context.Background(), noderegistry.RedisConfig{URL: url, Prefix: prefix}, quietLog())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// serveOverRedis is the SFU process's side: s served over the bus RPC as
+// node "node-a" and listed in the node registry.
+func serveOverRedis(t testing.TB, s *sfu.SFU, url, prefix string) *sfurpc.Server {
+	t.Helper()
+	node := sfunode.New("node-a", s)
+	// A recorder that stops pinging loses its session after 5 s.
+	srv, err := sfurpc.NewServer(redisBus(t, url, prefix), node, sfurpc.Config{SessionTTL: 5 * time.Second}, quietLog())
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(ctx) }()
+	t.Cleanup(func() { stop(); require.NoError(t, <-served) })
+	require.NoError(t, redisRegistry(t, url, prefix).Heartbeat(ctx, noderegistry.Node{ID: node.ID(), Region: "local"}, time.Hour))
+	return srv
+}
+
+// remoteSelector is the recorder process's side: its own bus connection,
+// node registry and RPC client.
+func remoteSelector(t testing.TB, url, prefix string) signaling.NodeSelector {
+	t.Helper()
+	client, err := sfurpc.NewClient(context.Background(), redisBus(t, url, prefix), "recorder-test",
+		sfurpc.Config{KeepAlive: 500 * time.Millisecond}, quietLog())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	waitServed(t, client.Node("node-a"))
+	return &sfurpc.Selector{Registry: redisRegistry(t, url, prefix), Client: client}
+}
+
+// waitServed returns once the node answers over the bus, so that a test does
+// not race the server's subscription.
+func waitServed(t testing.TB, n signaling.MediaNode) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		ms, err := n.Join(ctx, "probe", "probe", "probe", signaling.MediaJoinOptions{Hidden: true})
+		cancel()
+		if err == nil {
+			ms.Leave()
+			return
+		}
+		require.ErrorIs(t, err, sfurpc.ErrTimeout, "the node answered with an error")
+		require.True(t, time.Now().Before(deadline), "node %s never answered over the bus", n.ID())
+	}
 }
 
 func recorderAPI(t testing.TB) *webrtc.API {

@@ -17,7 +17,7 @@ import (
 	"github.com/plenaryhq/plenary/recorder"
 	"github.com/plenaryhq/plenary/recorder/library"
 	"github.com/plenaryhq/plenary/recorder/vodjob"
-	"github.com/plenaryhq/plenary/sfu"
+	"github.com/plenaryhq/plenary/signaling"
 )
 
 // Catalog registers recordings in the library; *library.Library
@@ -44,11 +44,11 @@ type ManagerConfig struct {
 // sessions on command, registers them in the library and queues their
 // packaging when they end, however they end.
 type Manager struct {
-	node Node
-	q    queue.Queue
-	cat  Catalog
-	cfg  ManagerConfig
-	log  *slog.Logger
+	sel signaling.NodeSelector
+	q   queue.Queue
+	cat Catalog
+	cfg ManagerConfig
+	log *slog.Logger
 
 	mu       sync.Mutex
 	sessions map[string]*managed // by tenant/recording
@@ -64,10 +64,14 @@ type managed struct {
 	s       *Session
 }
 
-// NewManager returns a manager; Run consumes commands.
-func NewManager(node Node, q queue.Queue, cat Catalog, cfg ManagerConfig, log *slog.Logger) (*Manager, error) {
+// NewManager returns a manager; Run consumes commands. sel places each
+// recorder on a media node (the room's node: see Start).
+func NewManager(sel signaling.NodeSelector, q queue.Queue, cat Catalog, cfg ManagerConfig, log *slog.Logger) (*Manager, error) {
 	if cfg.RecordingsDir == "" {
 		return nil, errors.New("capture: RecordingsDir is required")
+	}
+	if sel == nil {
+		return nil, errors.New("capture: a node selector is required")
 	}
 	if cfg.API == nil {
 		api, err := NewAPI(webrtc.SettingEngine{})
@@ -82,7 +86,7 @@ func NewManager(node Node, q queue.Queue, cat Catalog, cfg ManagerConfig, log *s
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Manager{node: node, q: q, cat: cat, cfg: cfg, log: log.With("component", "recorder"), sessions: map[string]*managed{}}, nil
+	return &Manager{sel: sel, q: q, cat: cat, cfg: cfg, log: log.With("component", "recorder"), sessions: map[string]*managed{}}, nil
 }
 
 // Run consumes recording commands until ctx ends, then stops every
@@ -127,8 +131,8 @@ func (m *Manager) Start(ctx context.Context, t tenant.ID, c Command) (*Session, 
 			return nil, err
 		}
 	}
-	s, err := Start(ctx, m.node, t, Options{
-		Room: sfu.RoomID(c.Room), Dir: dir, API: m.cfg.API, Log: m.log,
+	s, err := Start(ctx, m.sel, t, Options{
+		Room: c.Room, Dir: dir, API: m.cfg.API, Log: m.log,
 		Info: recorder.Info{ID: c.Recording, Session: c.Session, Title: c.Title},
 	})
 	if err != nil {

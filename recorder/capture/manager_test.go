@@ -37,7 +37,7 @@ func TestCommandsToLibrary(t *testing.T) {
 	recDir := t.TempDir()
 	node := newSFU(t)
 
-	mgr, err := capture.NewManager(node, q, lib, capture.ManagerConfig{RecordingsDir: recDir, API: recorderAPI(t)}, quietLog())
+	mgr, err := capture.NewManager(inProcess(t, node), q, lib, capture.ManagerConfig{RecordingsDir: recDir, API: recorderAPI(t)}, quietLog())
 	require.NoError(t, err)
 	worker, err := vodjob.New(q, media, lib, vodjob.Config{RecordingsDir: recDir, WorkDir: t.TempDir(),
 		Packager: packager.Options{SegmentSeconds: 2}}, quietLog())

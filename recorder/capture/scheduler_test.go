@@ -53,7 +53,7 @@ func TestSchedulerCommands(t *testing.T) {
 	require.NoError(t, err)
 	recDir := t.TempDir()
 	node := newSFU(t)
-	mgr, err := capture.NewManager(node, q, lib, capture.ManagerConfig{RecordingsDir: recDir, API: recorderAPI(t)}, quietLog())
+	mgr, err := capture.NewManager(inProcess(t, node), q, lib, capture.ManagerConfig{RecordingsDir: recDir, API: recorderAPI(t)}, quietLog())
 	require.NoError(t, err)
 
 	runCtx, stop := context.WithCancel(ctx)

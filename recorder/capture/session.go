@@ -13,31 +13,31 @@ import (
 
 	"github.com/plenaryhq/plenary/internal/tenant"
 	"github.com/plenaryhq/plenary/recorder"
-	"github.com/plenaryhq/plenary/sfu"
+	"github.com/plenaryhq/plenary/signaling"
 )
 
-// Node is the part of an SFU node a recorder needs; *sfu.SFU implements it.
-type Node interface {
-	Join(ctx context.Context, t tenant.ID, room sfu.RoomID, p sfu.ParticipantID, opts sfu.JoinOptions) (*sfu.Participant, error)
-}
+// RecorderPreference is what a recorder asks of every video track: the top
+// simulcast layer, whatever a viewer's window size would suggest.
+//
+// TODO(pin): once signaling.TrackPreference carries the SFU's layer pin
+// (sfu.TrackPreference.Pin), pin "high" here instead of capping at it: a cap
+// still lets the allocator lower the layer when its estimate of the path to
+// the recorder drops.
+var RecorderPreference = signaling.TrackPreference{MaxLayer: "high"}
 
-var _ Node = (*sfu.SFU)(nil)
-
-// participant is what a session does with its SFU participant.
-type participant interface {
-	Events() <-chan sfu.Event
-	HandleSubscriberAnswer(ctx context.Context, answer webrtc.SessionDescription) error
-	SetTrackPreference(id sfu.TrackID, pref sfu.TrackPreference) error
-	Leave()
-}
+// callTimeout bounds one call to the media node (an answer, a candidate, a
+// preference): over the bus RPC a call to a dead node would otherwise wait
+// for the RPC client's own timeout.
+const callTimeout = 15 * time.Second
 
 // Options describe one recording session.
 type Options struct {
-	// Room is the SFU room to record; required.
-	Room sfu.RoomID
+	// Room is the room to record; required.
+	Room string
 	// Participant is the recorder's participant ID in the room. Default
-	// "recorder-" + the recording ID.
-	Participant sfu.ParticipantID
+	// "recorder-" + the recording ID. The recorder joins hidden: other
+	// participants are not told of it.
+	Participant string
 	// Dir is the recording directory to create; required.
 	Dir string
 	// Info describes the recording (ID required; Tenant is set from the
@@ -58,7 +58,8 @@ type Session struct {
 	opts Options
 	log  *slog.Logger
 	rec  *recorder.Recording
-	p    participant
+	node string // the media node's ID, for logs
+	ms   signaling.MediaSession
 	pc   *webrtc.PeerConnection
 
 	ctx    context.Context
@@ -66,25 +67,36 @@ type Session struct {
 	wg     sync.WaitGroup
 
 	mu      sync.Mutex
-	writers map[string]recorder.Writer // by SFU track ID
-	pending []webrtc.ICECandidateInit
+	writers map[string]recorder.Writer // by track ID
+	// Trickle ICE (RFC 8838) with the node: our candidates wait until our
+	// first answer reached it, the node's wait until its offer is applied
+	// (both may race the SDP).
+	answered bool
+	outbox   []webrtc.ICECandidateInit
+	inbox    []webrtc.ICECandidateInit
 
 	stopOnce sync.Once
 	stopErr  error
 	done     chan struct{}
 }
 
-// Start creates the recording directory, joins the room and begins
-// recording every track published in it, now and later.
-func Start(ctx context.Context, node Node, t tenant.ID, opts Options) (*Session, error) {
+// Start creates the recording directory, joins the room on the node sel
+// places the recorder on (hidden, subscribed to every track) and begins
+// recording every track published in it, now and later. The node may run
+// in this process (signaling/sfunode) or in another (signaling/sfurpc):
+// the recorder's own peer connection receives the media either way.
+func Start(ctx context.Context, sel signaling.NodeSelector, t tenant.ID, opts Options) (*Session, error) {
 	if opts.Room == "" || opts.Dir == "" {
 		return nil, errors.New("capture: Room and Dir are required")
+	}
+	if sel == nil {
+		return nil, errors.New("capture: no node selector")
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
 	if opts.Participant == "" {
-		opts.Participant = sfu.ParticipantID("recorder-" + opts.Info.ID)
+		opts.Participant = "recorder-" + opts.Info.ID
 	}
 	if opts.API == nil {
 		api, err := NewAPI(webrtc.SettingEngine{})
@@ -95,7 +107,11 @@ func Start(ctx context.Context, node Node, t tenant.ID, opts Options) (*Session,
 	}
 	opts.Info.Tenant = t
 	if opts.Info.Room == "" {
-		opts.Info.Room = string(opts.Room)
+		opts.Info.Room = opts.Room
+	}
+	node, err := sel.Select(ctx, t, opts.Room, opts.Participant)
+	if err != nil {
+		return nil, fmt.Errorf("capture: place recorder of %s: %w", opts.Room, err)
 	}
 	rec, err := recorder.Create(opts.Dir, opts.Info, recorder.Options{Now: opts.Now, Log: opts.Log})
 	if err != nil {
@@ -106,51 +122,57 @@ func Start(ctx context.Context, node Node, t tenant.ID, opts Options) (*Session,
 		_ = rec.Close()
 		return nil, fmt.Errorf("capture: peer connection: %w", err)
 	}
-	p, err := node.Join(ctx, t, opts.Room, opts.Participant, sfu.JoinOptions{AutoSubscribe: true})
+	ms, err := node.Join(ctx, t, opts.Room, opts.Participant, signaling.MediaJoinOptions{AutoSubscribe: true, Hidden: true})
 	if err != nil {
 		_ = pc.Close()
 		_ = rec.Close()
-		return nil, fmt.Errorf("capture: join %s: %w", opts.Room, err)
+		return nil, fmt.Errorf("capture: join %s on node %s: %w", opts.Room, node.ID(), err)
 	}
-	return start(t, opts, rec, pc, p), nil
+	return start(t, opts, rec, pc, node.ID(), ms), nil
 }
 
-func start(t tenant.ID, opts Options, rec *recorder.Recording, pc *webrtc.PeerConnection, p participant) *Session {
+func start(t tenant.ID, opts Options, rec *recorder.Recording, pc *webrtc.PeerConnection, node string, ms signaling.MediaSession) *Session {
 	sctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
-		t: t, opts: opts, rec: rec, pc: pc, p: p,
-		log:     opts.Log.With("tenant", t, "room", opts.Room, "recording", opts.Info.ID),
+		t: t, opts: opts, rec: rec, pc: pc, node: node, ms: ms,
+		log:     opts.Log.With("tenant", t, "room", opts.Room, "recording", opts.Info.ID, "node", node),
 		ctx:     sctx,
 		cancel:  cancel,
 		writers: map[string]recorder.Writer{},
 		done:    make(chan struct{}),
 	}
 	pc.OnTrack(s.onTrack)
+	pc.OnICECandidate(s.onLocalCandidate)
 	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
 		s.log.Debug("recorder connection", "state", st)
 	})
 	sessionsActive.Inc()
 	s.wg.Add(1)
 	go s.events()
+	s.log.Info("recorder joined", "participant", opts.Participant)
 	return s
 }
 
 // Recording is the session's recording (its manifest, its directory).
 func (s *Session) Recording() *recorder.Recording { return s.rec }
 
-// Done is closed when the session has stopped, by Stop or because the SFU
-// closed the participant (the room closed, the node shut down).
+// Node is the ID of the media node the recorder joined.
+func (s *Session) Node() string { return s.node }
+
+// Done is closed when the session has stopped, by Stop or because the node
+// closed the participant (the room closed, the node shut down or stopped
+// answering).
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Stop leaves the room, finishes every track file and writes the final
 // manifest. It is idempotent and returns the first error met.
 func (s *Session) Stop() error {
 	s.stopOnce.Do(func() {
-		s.p.Leave()
 		// Under mu, so that no track goroutine registers after Wait starts.
 		s.mu.Lock()
 		s.cancel()
 		s.mu.Unlock()
+		s.ms.Leave()
 		err := s.pc.Close()
 		s.wg.Wait()
 		s.stopErr = errors.Join(err, s.rec.Close())
@@ -161,76 +183,126 @@ func (s *Session) Stop() error {
 	return s.stopErr
 }
 
-// events relays the SFU's events: offers are answered, candidates applied,
-// speakers recorded, video tracks asked for their top layer.
+// events handles the node's events one at a time: offers are answered,
+// candidates applied, speakers recorded, video tracks asked for their top
+// layer.
 func (s *Session) events() {
 	defer s.wg.Done()
-	for ev := range s.p.Events() {
+	for ev := range s.ms.Events() {
 		switch ev.Kind {
-		case sfu.EventSubscriberOffer:
-			if err := s.answer(ev.SDP); err != nil {
-				s.log.Warn("recorder could not answer the SFU", "err", err)
+		case signaling.MediaSubscriberOffer:
+			if err := s.answer(ev.SDP); err != nil && s.ctx.Err() == nil {
+				s.log.Warn("recorder could not answer the node", "err", err)
 			}
-		case sfu.EventICECandidate:
-			if ev.Target == sfu.TargetSubscriber {
-				s.addCandidate(ev.Candidate)
+		case signaling.MediaICECandidate:
+			if ev.Target == signaling.TargetSubscriber {
+				s.addRemoteCandidate(ev.Candidate)
 			}
-		case sfu.EventActiveSpeaker:
+		case signaling.MediaActiveSpeaker:
 			if ev.Speaker != "" {
-				s.rec.SetActiveSpeaker(string(ev.Speaker))
+				s.rec.SetActiveSpeaker(ev.Speaker)
 			}
-		case sfu.EventTrackPublished:
-			if ev.Track.Kind == webrtc.RTPCodecTypeVideo {
-				// A recording wants the best layer there is, whatever a
-				// viewer's window size would suggest.
-				_ = s.p.SetTrackPreference(ev.Track.ID, sfu.TrackPreference{MaxLayer: sfu.LayerHigh})
+		case signaling.MediaTrackPublished:
+			if ev.Track.Kind == "video" {
+				if err := s.ms.SetPreference(ev.Track.ID, RecorderPreference); err != nil && s.ctx.Err() == nil {
+					s.log.Debug("top layer not asked for", "track", ev.Track.ID, "err", err)
+				}
 			}
-		case sfu.EventTrackUnpublished:
-			s.closeTrack(string(ev.Track.ID))
+		case signaling.MediaTrackUnpublished:
+			s.closeTrack(ev.Track.ID)
+		case signaling.MediaNodeDraining:
+			// The node closes the participant when its drain ends; the
+			// session stops then, with what it recorded.
+			s.log.Warn("media node draining: the recording ends when the node closes")
 		}
 	}
-	// The SFU closed the participant: the room or the node is gone.
+	// The node closed the participant: the room or the node is gone.
+	if s.ctx.Err() == nil {
+		s.log.Warn("media node closed the recorder's session")
+	}
 	go func() { _ = s.Stop() }()
 }
 
-// answer applies an SDP offer from the SFU and returns the answer once ICE
-// gathering is complete (candidates then travel inside the SDP).
-func (s *Session) answer(offer webrtc.SessionDescription) error {
+// answer applies a subscriber offer from the node and sends the answer;
+// candidates trickle on both sides.
+func (s *Session) answer(offer signaling.SessionDescription) error {
+	if err := s.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
+		return fmt.Errorf("apply offer: %w", err)
+	}
 	s.mu.Lock()
-	if err := s.pc.SetRemoteDescription(offer); err != nil {
-		s.mu.Unlock()
-		return err
-	}
-	for _, c := range s.pending {
-		_ = s.pc.AddICECandidate(c)
-	}
-	s.pending = nil
+	in := s.inbox
+	s.inbox = nil
 	s.mu.Unlock()
+	for _, c := range in {
+		if err := s.pc.AddICECandidate(c); err != nil {
+			s.log.Debug("candidate rejected", "err", err)
+		}
+	}
 	ans, err := s.pc.CreateAnswer(nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("create answer: %w", err)
 	}
-	gathered := webrtc.GatheringCompletePromise(s.pc)
 	if err := s.pc.SetLocalDescription(ans); err != nil {
-		return err
+		return fmt.Errorf("apply answer: %w", err)
 	}
-	select {
-	case <-gathered:
-	case <-s.ctx.Done():
-		return s.ctx.Err()
+	ctx, cancel := context.WithTimeout(s.ctx, callTimeout)
+	defer cancel()
+	if err := s.ms.SubscriberAnswer(ctx, signaling.SessionDescription{Type: "answer", SDP: ans.SDP}); err != nil {
+		return fmt.Errorf("send answer: %w", err)
 	}
-	return s.p.HandleSubscriberAnswer(s.ctx, *s.pc.LocalDescription())
+	s.mu.Lock()
+	s.answered = true
+	out := s.outbox
+	s.outbox = nil
+	s.mu.Unlock()
+	for _, c := range out {
+		s.sendCandidate(c)
+	}
+	return nil
 }
 
-func (s *Session) addCandidate(c webrtc.ICECandidateInit) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// addRemoteCandidate applies a node candidate, or keeps it until the offer
+// it belongs to is applied.
+func (s *Session) addRemoteCandidate(c signaling.ICECandidate) {
+	init := webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid,
+		SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment}
+	// Only this goroutine (events) sets the remote description, so the
+	// check cannot go stale before the candidate is queued or applied.
 	if s.pc.RemoteDescription() == nil {
-		s.pending = append(s.pending, c)
+		s.mu.Lock()
+		s.inbox = append(s.inbox, init)
+		s.mu.Unlock()
 		return
 	}
-	if err := s.pc.AddICECandidate(c); err != nil {
+	if err := s.pc.AddICECandidate(init); err != nil {
 		s.log.Debug("candidate rejected", "err", err)
+	}
+}
+
+// onLocalCandidate trickles one of our candidates to the node, or keeps it
+// until the node has our answer.
+func (s *Session) onLocalCandidate(c *webrtc.ICECandidate) {
+	if c == nil {
+		return // gathering complete
+	}
+	init := c.ToJSON()
+	s.mu.Lock()
+	if !s.answered {
+		s.outbox = append(s.outbox, init)
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.sendCandidate(init)
+}
+
+func (s *Session) sendCandidate(c webrtc.ICECandidateInit) {
+	ctx, cancel := context.WithTimeout(s.ctx, callTimeout)
+	defer cancel()
+	err := s.ms.AddICECandidate(ctx, signaling.TargetSubscriber, signaling.ICECandidate{Candidate: c.Candidate,
+		SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex, UsernameFragment: c.UsernameFragment})
+	if err != nil && s.ctx.Err() == nil {
+		s.log.Debug("candidate not sent", "err", err)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/plenaryhq/plenary/internal/tenant"
@@ -22,12 +24,16 @@ import (
 // local subscribers.
 const demandInterval = 250 * time.Millisecond
 
+// demandRepeat is how often an edge repeats its demand for every track.
+const demandRepeat = 5 * time.Second
+
 // Link is the edge side of one relay link: it receives a room's tracks
 // from the origin node and republishes them into the local SFU.
 type Link struct {
 	n      *Node
 	id     string
-	origin string
+	origin string // the upstream node
+	root   string // where the link's tracks entered the cluster
 	label  string
 	tenant tenant.ID
 	room   sfu.RoomID
@@ -52,15 +58,28 @@ type Link struct {
 }
 
 // Link opens a relay link from node origin for room (t, room): every track
-// published there (and not itself relayed) is republished here. The link
+// published there by the origin's own clients is republished here. The link
 // lives until Close, the origin leaves, or the node closes.
 func (n *Node) Link(ctx context.Context, origin string, t tenant.ID, room sfu.RoomID) (*Link, error) {
-	if origin == "" || origin == n.id {
-		return nil, fmt.Errorf("%w: origin %q must be another node", ErrInvalidConfig, origin)
+	return n.LinkVia(ctx, origin, origin, t, room)
+}
+
+// LinkVia opens a relay link from node upstream carrying the tracks of room
+// (t, room) that entered the cluster at node root: upstream == root for a
+// direct link, or a regional hub that itself relays root's tracks (a
+// chain origin → hub → edge). A track is never relayed back to a node it
+// already passed through.
+func (n *Node) LinkVia(ctx context.Context, upstream, root string, t tenant.ID, room sfu.RoomID) (*Link, error) {
+	if upstream == "" || upstream == n.id || root == "" || root == n.id {
+		return nil, fmt.Errorf("%w: upstream %q and root %q must be other nodes", ErrInvalidConfig, upstream, root)
 	}
-	var b [8]byte
+	if strings.ContainsAny(upstream+root, " >/") {
+		return nil, fmt.Errorf("%w: node IDs %q, %q must not contain spaces, '>' or '/'", ErrInvalidConfig, upstream, root)
+	}
+	origin := upstream
+	var b [4]byte
 	_, _ = rand.Read(b[:])
-	l := &Link{n: n, id: n.id + ">" + hex.EncodeToString(b[:]), origin: origin, label: linkLabel(origin, n.id),
+	l := &Link{n: n, id: linkID(upstream, n.id, hex.EncodeToString(b[:])), origin: upstream, root: root, label: linkLabel(upstream, n.id),
 		tenant: t, room: room, done: make(chan struct{})}
 	var err error
 	if l.recv, err = n.api.NewPeerConnection(webrtc.Configuration{}); err != nil {
@@ -70,7 +89,7 @@ func (n *Node) Link(ctx context.Context, origin string, t tenant.ID, room sfu.Ro
 		_ = l.recv.Close()
 		return nil, fmt.Errorf("relay: loopback peer connection: %w", err)
 	}
-	if l.local, err = n.sfu.Join(ctx, t, room, sfu.ParticipantID(ParticipantPrefix+l.id), sfu.JoinOptions{}); err != nil {
+	if l.local, err = n.sfu.Join(ctx, t, room, sfu.ParticipantID(ParticipantPrefix+l.id), sfu.JoinOptions{Hidden: true}); err != nil {
 		_ = l.recv.Close()
 		_ = l.pub.Close()
 		return nil, fmt.Errorf("relay: join local room: %w", err)
@@ -116,7 +135,7 @@ func (n *Node) Link(ctx context.Context, origin string, t tenant.ID, room sfu.Ro
 	go l.localEvents()
 	go l.demandLoop()
 
-	if err := send(ctx, n.bus, origin, message{Type: msgJoin, Link: l.id, From: n.id, Tenant: t.String(), Room: string(room)}); err != nil {
+	if err := send(ctx, n.bus, origin, message{Type: msgJoin, Link: l.id, From: n.id, Tenant: t.String(), Room: string(room), Root: root}); err != nil {
 		l.closeLocal()
 		return nil, fmt.Errorf("relay: send join: %w", err)
 	}
@@ -126,8 +145,11 @@ func (n *Node) Link(ctx context.Context, origin string, t tenant.ID, room sfu.Ro
 // ID returns the link ID.
 func (l *Link) ID() string { return l.id }
 
-// Origin returns the node the link relays from.
+// Origin returns the node the link relays from (its upstream).
 func (l *Link) Origin() string { return l.origin }
+
+// Root returns the node whose clients publish the link's tracks.
+func (l *Link) Root() string { return l.root }
 
 // Done is closed when the link has closed (Close, origin left, failure).
 func (l *Link) Done() <-chan struct{} { return l.done }
@@ -142,18 +164,21 @@ func (l *Link) localEvents() {
 	}
 }
 
-// demandLoop tells the origin, per relayed track, whether anyone on this
-// node is subscribed; tracks nobody wants are paused at the origin so
-// nothing crosses the link for them. Only one layer of a track crosses the
-// link in any case; the origin's allocator picks it from the link's
-// bandwidth estimate.
+// demandLoop tells the upstream node, per relayed track, the highest
+// layer anyone on this node wants (sfu.Room.TrackMaxLayer: subscribers'
+// preference caps); a track nobody wants is paused upstream so nothing
+// crosses the link for it, and a track every subscriber here caps at a
+// lower layer crosses at that layer at most. The upstream allocator still
+// picks the layer under that cap from the link's bandwidth estimate. The
+// demand is sent when it changes and repeated every demandRepeat, since
+// the bus may lose a message.
 func (l *Link) demandLoop() {
 	defer l.n.wg.Done()
 	prefix := string(l.local.ID()) + "/"
-	paused := make(map[sfu.TrackID]bool)
+	sent := make(map[sfu.TrackID]sfu.Layer)
 	tick := time.NewTicker(demandInterval)
 	defer tick.Stop()
-	for {
+	for i := 1; ; i++ {
 		select {
 		case <-l.done:
 			return
@@ -163,16 +188,22 @@ func (l *Link) demandLoop() {
 		if !ok {
 			continue
 		}
+		repeat := i%int(demandRepeat/demandInterval) == 0
 		for _, tr := range room.Tracks() {
 			if tr.Publisher != l.local.ID() || !strings.HasPrefix(string(tr.ID), prefix) {
 				continue
 			}
-			p := room.TrackSubscribers(tr.ID) == 0
-			if was, seen := paused[tr.ID]; seen && was == p || !seen && !p {
-				continue // new tracks start unpaused at the origin
+			want := room.TrackMaxLayer(tr.ID)
+			was, seen := sent[tr.ID]
+			if !seen {
+				was = sfu.LayerHigh // new tracks start unpaused and uncapped upstream
 			}
-			paused[tr.ID] = p
-			m := message{Type: msgDemand, Link: l.id, From: l.n.id, Track: strings.TrimPrefix(string(tr.ID), prefix), Paused: p}
+			if want == was && !repeat {
+				continue
+			}
+			sent[tr.ID] = want
+			m := message{Type: msgDemand, Link: l.id, From: l.n.id, Track: strings.TrimPrefix(string(tr.ID), prefix),
+				Paused: want == sfu.LayerNone, MaxLayer: want}
 			_ = send(l.n.ctx, l.n.bus, l.origin, m)
 		}
 	}
@@ -233,7 +264,7 @@ func (l *Link) handleCandidate(m message) {
 
 // onTrack republishes one relayed track into the local room and forwards
 // its packets until the origin stops it.
-func (l *Link) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+func (l *Link) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, remote.ID(), remote.StreamID())
 	if err != nil {
 		l.n.log.Warn("relay: local track", "link", l.id, "err", err)
@@ -255,14 +286,26 @@ func (l *Link) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	}()
 	go l.forwardRTCP(sender, uint32(remote.SSRC()))
 	pkts, bytes := relayPackets.WithLabelValues(l.label), relayBytes.WithLabelValues(l.label)
+	// RFC 6464 audio levels cross the relay so the edge's rooms can tell
+	// who speaks; the extension's ID is renumbered from the link's
+	// negotiation to the loopback's. Other extensions are hop-by-hop.
+	inLevel, outLevel := extensionID(receiver.GetParameters().HeaderExtensions), extensionID(sender.GetParameters().HeaderExtensions)
+	exts := make([]rtp.Extension, 0, 1)
 	for {
 		pkt, _, err := remote.ReadRTP()
 		if err != nil {
 			return
 		}
-		// Extension IDs were negotiated on the link, not on the loopback.
+		var level []byte
+		if inLevel != 0 {
+			level = pkt.Header.GetExtension(inLevel)
+		}
 		pkt.Header.Extension = false
-		pkt.Header.Extensions = nil
+		pkt.Header.ExtensionProfile = 0
+		pkt.Header.Extensions = exts[:0]
+		if level != nil && outLevel != 0 {
+			_ = pkt.Header.SetExtension(outLevel, level)
+		}
 		l.packets.Add(1)
 		l.bytes.Add(uint64(len(pkt.Payload)))
 		pkts.Inc()
@@ -271,6 +314,17 @@ func (l *Link) onTrack(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 			l.n.log.Debug("relay: write", "link", l.id, "err", err)
 		}
 	}
+}
+
+// extensionID returns the negotiated ID of the RFC 6464 audio level
+// extension among exts, or 0.
+func extensionID(exts []webrtc.RTPHeaderExtensionParameter) uint8 {
+	for _, e := range exts {
+		if e.URI == sdp.AudioLevelURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
 }
 
 // addAndNegotiate adds track to the loopback publisher and renegotiates it.

@@ -77,9 +77,14 @@ type client struct {
 // joinClient joins s's room as id with a loopback client.
 func joinClient(t *testing.T, s *sfu.SFU, room sfu.RoomID, id sfu.ParticipantID, opts sfu.JoinOptions) *client {
 	t.Helper()
+	return joinClientAPI(t, s, room, id, opts, loopbackAPI(t))
+}
+
+// joinClientAPI is joinClient with the client's peer connections built by api.
+func joinClientAPI(t *testing.T, s *sfu.SFU, room sfu.RoomID, id sfu.ParticipantID, opts sfu.JoinOptions, api *webrtc.API) *client {
+	t.Helper()
 	p, err := s.Join(context.Background(), testTenant, room, id, opts)
 	require.NoError(t, err)
-	api := loopbackAPI(t)
 	c := &client{t: t, p: p, pending: map[sfu.Target][]webrtc.ICECandidateInit{}, done: make(chan struct{}),
 		seqs: map[uint16]struct{}{}, first: -1}
 	c.pub, err = api.NewPeerConnection(webrtc.Configuration{})

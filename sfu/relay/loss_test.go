@@ -88,7 +88,7 @@ func lossyAPI(t *testing.T, loss float64) *webrtc.API {
 // than 0.5% residual loss.
 func TestRelayLossRepairedByNACK(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs 6 s of media")
+		t.Skip("runs 12 s of media")
 	}
 	ctx := context.Background()
 	b := bus.NewMemoryBus(bus.MemoryConfig{}, testLogger())
@@ -110,8 +110,10 @@ func TestRelayLossRepairedByNACK(t *testing.T) {
 	sub := joinClient(t, sB, room, "viewer", sfu.JoinOptions{AutoSubscribe: true})
 	waitFor(t, 15*time.Second, "viewer decodes", func() bool { return sub.keyframe.Load() && sub.packets.Load() > 60 })
 
-	// 30 fps × 3 packets: ~540 packets in 6 s, ~16 dropped on the link.
-	deadline := time.Now().Add(6 * time.Second)
+	// 30 fps × 3 packets: ~1,080 packets in 12 s, ~32 dropped on the
+	// link. Long enough that a couple of late repairs on a loaded machine
+	// do not decide the ratio (test/cascade measures 13,000+ packets).
+	deadline := time.Now().Add(12 * time.Second)
 	for time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -119,6 +121,6 @@ func TestRelayLossRepairedByNACK(t *testing.T) {
 	q := link.Quality()
 	t.Logf("link: %+v; subscriber residual %d/%d", q, lost, total)
 	require.Greater(t, q.PacketsLost, int64(0), "the link saw loss")
-	require.Greater(t, total, int64(300))
+	require.Greater(t, total, int64(600))
 	require.Less(t, float64(lost)/float64(total), 0.005, fmt.Sprintf("residual loss %d/%d", lost, total))
 }

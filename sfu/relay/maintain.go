@@ -20,9 +20,15 @@ const (
 // failed attempts. onLink, if not nil, is called with each new link. It
 // returns ctx's error, or ErrClosed when the node closes.
 func (n *Node) Maintain(ctx context.Context, origin string, t tenant.ID, room sfu.RoomID, onLink func(*Link)) error {
+	return n.MaintainVia(ctx, origin, origin, t, room, onLink)
+}
+
+// MaintainVia is Maintain for a link from upstream carrying root's tracks
+// (see LinkVia).
+func (n *Node) MaintainVia(ctx context.Context, origin, root string, t tenant.ID, room sfu.RoomID, onLink func(*Link)) error {
 	backoff := minBackoff
 	for {
-		l, err := n.Link(ctx, origin, t, room)
+		l, err := n.LinkVia(ctx, origin, root, t, room)
 		if err == nil {
 			if onLink != nil {
 				onLink(l)

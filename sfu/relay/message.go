@@ -8,13 +8,16 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/plenaryhq/plenary/internal/bus"
+	"github.com/plenaryhq/plenary/sfu"
 )
 
 // msgType names a control message exchanged over the bus.
 type msgType string
 
 const (
-	// msgJoin (edge → origin) asks the origin to open a relay link for a room.
+	// msgJoin (edge → origin) asks the origin to open a relay link for a
+	// room, carrying the tracks that entered the cluster at Root (the
+	// origin itself, or another node when the origin is a regional hub).
 	msgJoin msgType = "join"
 	// msgOffer (origin → edge) carries the origin's SDP offer.
 	msgOffer msgType = "offer"
@@ -23,8 +26,9 @@ const (
 	// msgCandidate (both ways) carries one trickled ICE candidate.
 	msgCandidate msgType = "candidate"
 	// msgDemand (edge → origin) says whether anyone behind the edge wants
-	// Track (the origin's track ID); unwanted tracks are paused at the
-	// origin so nothing crosses the link for them.
+	// Track (the origin's track ID) and at which layer at most (MaxLayer);
+	// unwanted tracks are paused at the origin so nothing crosses the link
+	// for them.
 	msgDemand msgType = "demand"
 	// msgLeave (both ways) closes the link.
 	msgLeave msgType = "leave"
@@ -38,10 +42,12 @@ type message struct {
 	From      string                     `json:"from"`
 	Tenant    string                     `json:"tenant,omitempty"`
 	Room      string                     `json:"room,omitempty"`
+	Root      string                     `json:"root,omitempty"`
 	SDP       *webrtc.SessionDescription `json:"sdp,omitempty"`
 	Candidate *webrtc.ICECandidateInit   `json:"candidate,omitempty"`
 	Track     string                     `json:"track,omitempty"`
 	Paused    bool                       `json:"paused,omitempty"`
+	MaxLayer  sfu.Layer                  `json:"max_layer,omitempty"`
 }
 
 // channelName is the node-addressed system channel a node listens on.

@@ -1,22 +1,36 @@
 // Package relay cascades a room across SFU nodes. A track published on an
-// origin node reaches subscribers on an edge node over one relay link per
-// (origin, edge, room): a WebRTC peer connection (ICE/DTLS/SRTP, so media is
-// encrypted between nodes) whose signaling travels over the bus on
-// node-addressed system channels ("sfurelay.<node>"), so nodes need no
-// direct HTTP between them.
+// origin node reaches subscribers on an edge node over a relay link: a
+// WebRTC peer connection (ICE/DTLS/SRTP, so media is encrypted between
+// nodes) whose signaling travels over the bus on node-addressed system
+// channels ("sfurelay.<node>"), so nodes need no direct HTTP between them.
+//
+// Links open on demand (Node.Auto): every node heartbeats into the node
+// registry which rooms its clients are in (noderegistry.Node.Rooms), how
+// many tracks its clients publish there (Origins) and whose tracks it
+// relays in (Relayed); a node whose clients are in a room that another
+// node publishes in links to it, and closes the link once nobody needs it.
+// A link carries the tracks of one room that entered the cluster at one
+// node (its root). Across regions links chain through one hub per region
+// (origin → hub → edge), so a track crosses each region pair once; a
+// relayed track records its route in its ID (see route.go) and is never
+// sent back to a node it passed through.
 //
 // Built only on the sfu package's public API:
 //
-//   - On the origin, the link is a subscriber participant "relay~<edge>"
-//     that subscribes to every track not itself relayed in. The origin's SFU
-//     therefore sends one stream per track, at one layer chosen by its
-//     allocator, however many subscribers the edge has. Keyframe requests
-//     arrive as RTCP PLI on that connection and go through the origin's
-//     keyframe throttle like any subscriber's.
+//   - On the upstream node, the link is a hidden subscriber participant
+//     "relay~<link>" (sfu.JoinOptions.Hidden: not listed, not counted, never
+//     active speaker) that subscribes to the room's tracks of the link's
+//     root. The upstream SFU therefore sends one stream per track, at one
+//     layer chosen by its allocator, however many subscribers the edge has.
+//     Keyframe requests arrive as RTCP PLI on that connection and go
+//     through the upstream's keyframe throttle like any subscriber's.
 //   - On the edge, the link republishes each relayed track into the local
-//     room through a publisher participant "relay~<origin>" (a loopback
-//     peer connection inside the process); local subscribers subscribe to
-//     it like to any track, and their PLIs are passed back up the link.
+//     room through a hidden publisher participant "relay~<link>" (a
+//     loopback peer connection inside the process); local subscribers
+//     subscribe to it like to any track, and their PLIs are passed back up
+//     the link. Tracks nobody on the edge subscribes to are paused
+//     upstream. RFC 6464 audio levels are carried over (renumbered to the
+//     loopback's extension ID); other header extensions are hop-by-hop.
 package relay
 
 import (
@@ -29,6 +43,7 @@ import (
 	"time"
 
 	"github.com/pion/interceptor"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 
 	"github.com/plenaryhq/plenary/internal/bus"
@@ -43,8 +58,12 @@ const ParticipantPrefix = "relay~"
 // Config configures a relay Node.
 type Config struct {
 	// NodeID is this node's ID in the node registry; it is also its bus
-	// address. Required.
+	// address. Required; no spaces, '>' or '/' (they delimit link and
+	// track IDs).
 	NodeID string
+	// Region is the node's region; Auto uses it to chain links through one
+	// hub per region. Default "local".
+	Region string
 	// API builds the peer connections the node opens (the edge's receiving
 	// connection and its loopback publisher). Default: Pion's default codecs
 	// and interceptors (NACK, RTCP reports, TWCC) with default settings;
@@ -65,12 +84,13 @@ const DefaultConnectTimeout = 10 * time.Second
 // Node is one SFU node's relay endpoint: it answers links opened by other
 // nodes (origin side) and opens links to other nodes (edge side).
 type Node struct {
-	id  string
-	sfu *sfu.SFU
-	bus bus.Bus
-	log *slog.Logger
-	api *webrtc.API
-	lo  *webrtc.API
+	id     string
+	region string
+	sfu    *sfu.SFU
+	bus    bus.Bus
+	log    *slog.Logger
+	api    *webrtc.API
+	lo     *webrtc.API
 
 	connectTimeout time.Duration
 
@@ -83,13 +103,19 @@ type Node struct {
 	origins map[string]*originLink // by link ID
 	edges   map[string]*Link       // by link ID
 	closed  bool
+
+	autoMu sync.Mutex
+	routes map[routeKey]*route // Auto's links; nil when Auto is not running
 }
 
 // New starts the relay endpoint of node cfg.NodeID on s, listening on its
 // bus channel. Close stops it and every link.
 func New(ctx context.Context, cfg Config, s *sfu.SFU, b bus.Bus, log *slog.Logger) (*Node, error) {
-	if cfg.NodeID == "" || strings.ContainsAny(cfg.NodeID, " ") {
-		return nil, fmt.Errorf("%w: NodeID %q must be set, without spaces", ErrInvalidConfig, cfg.NodeID)
+	if cfg.NodeID == "" || strings.ContainsAny(cfg.NodeID, " >/") {
+		return nil, fmt.Errorf("%w: NodeID %q must be set, without spaces, '>' or '/'", ErrInvalidConfig, cfg.NodeID)
+	}
+	if cfg.Region == "" {
+		cfg.Region = "local"
 	}
 	if s == nil || b == nil {
 		return nil, fmt.Errorf("%w: SFU and bus are required", ErrInvalidConfig)
@@ -118,25 +144,35 @@ func New(ctx context.Context, cfg Config, s *sfu.SFU, b bus.Bus, log *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("relay: subscribe %s: %w", ch, err)
 	}
-	n := &Node{id: cfg.NodeID, sfu: s, bus: b, log: log.With("relay_node", cfg.NodeID), api: cfg.API, lo: cfg.LoopbackAPI, connectTimeout: cfg.ConnectTimeout, sub: sub,
+	n := &Node{id: cfg.NodeID, region: cfg.Region, sfu: s, bus: b, log: log.With("relay_node", cfg.NodeID), api: cfg.API, lo: cfg.LoopbackAPI, connectTimeout: cfg.ConnectTimeout, sub: sub,
 		origins: make(map[string]*originLink), edges: make(map[string]*Link)}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(1)
 	go n.dispatch()
+	nodeSet.Store(n, struct{}{})
 	return n, nil
 }
 
-// defaultAPI is Pion's default media engine and interceptors.
-func defaultAPI() (*webrtc.API, error) {
+// defaultAPI is NewAPI with Pion's default settings.
+func defaultAPI() (*webrtc.API, error) { return NewAPI(webrtc.SettingEngine{}) }
+
+// NewAPI builds the API relay links use, with se's network settings: Pion's
+// default codecs and interceptors (NACK generator and responder, RTCP
+// reports, TWCC) and the RFC 6464 audio level extension, which relays keep.
+func NewAPI(se webrtc.SettingEngine) (*webrtc.API, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("relay: codecs: %w", err)
+	}
+	// RFC 6464 audio levels are relayed (see Link.onTrack).
+	if err := me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("relay: audio level extension: %w", err)
 	}
 	reg := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
 		return nil, fmt.Errorf("relay: interceptors: %w", err)
 	}
-	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg)), nil
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se)), nil
 }
 
 // ID returns the node ID.
@@ -236,6 +272,7 @@ func (n *Node) Close() error {
 		return nil
 	}
 	n.closed = true
+	nodeSet.Delete(n)
 	origins := make([]*originLink, 0, len(n.origins))
 	for _, o := range n.origins {
 		origins = append(origins, o)

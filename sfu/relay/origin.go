@@ -2,7 +2,7 @@ package relay
 
 import (
 	"context"
-	"strings"
+	"slices"
 	"sync"
 
 	"github.com/pion/webrtc/v4"
@@ -17,6 +17,10 @@ type originLink struct {
 	n    *Node
 	id   string
 	edge string
+	// root is the node whose tracks the edge wants over this link: this
+	// node's own clients' tracks when root is this node, or tracks relayed
+	// in from root when this node is a regional hub.
+	root string
 	p    *sfu.Participant
 	once sync.Once
 
@@ -38,13 +42,17 @@ func (n *Node) acceptJoin(m message) {
 	}
 	n.mu.Unlock()
 	room := sfu.RoomID(m.Room)
-	p, err := n.sfu.Join(n.ctx, t, room, sfu.ParticipantID(ParticipantPrefix+m.Link), sfu.JoinOptions{})
+	p, err := n.sfu.Join(n.ctx, t, room, sfu.ParticipantID(ParticipantPrefix+m.Link), sfu.JoinOptions{Hidden: true})
 	if err != nil {
 		n.log.Warn("relay: origin join failed", "from", m.From, "err", err)
 		_ = send(n.ctx, n.bus, m.From, message{Type: msgLeave, Link: m.Link, From: n.id})
 		return
 	}
-	o := &originLink{n: n, id: m.Link, edge: m.From, p: p, layers: make(map[sfu.TrackID]sfu.Layer)}
+	root := m.Root
+	if root == "" {
+		root = n.id
+	}
+	o := &originLink{n: n, id: m.Link, edge: m.From, root: root, p: p, layers: make(map[sfu.TrackID]sfu.Layer)}
 	n.mu.Lock()
 	if n.closed {
 		n.mu.Unlock()
@@ -64,9 +72,11 @@ func (n *Node) acceptJoin(m message) {
 	n.log.Info("relay: origin link open", "link", m.Link, "edge", m.From)
 }
 
-// subscribe relays tr unless it was itself relayed in.
+// subscribe relays tr if it comes from the root the edge asked for and
+// has not already passed through the edge (a track never loops back).
 func (o *originLink) subscribe(tr sfu.TrackInfo) {
-	if strings.HasPrefix(string(tr.Publisher), ParticipantPrefix) {
+	root, path := trackRoute(tr.ID, o.n.id)
+	if root != o.root || slices.Contains(path, o.edge) {
 		return
 	}
 	if err := o.p.Subscribe(tr.ID); err != nil {
@@ -113,9 +123,9 @@ func (o *originLink) handleAnswer(m message) {
 	}
 }
 
-// handleDemand pauses or resumes one relayed track as the edge asks.
+// handleDemand pauses, resumes or caps one relayed track as the edge asks.
 func (o *originLink) handleDemand(m message) {
-	err := o.p.SetTrackPreference(sfu.TrackID(m.Track), sfu.TrackPreference{Paused: m.Paused})
+	err := o.p.SetTrackPreference(sfu.TrackID(m.Track), sfu.TrackPreference{Paused: m.Paused, MaxLayer: m.MaxLayer})
 	if err != nil {
 		o.n.log.Debug("relay: track preference", "link", o.id, "track", m.Track, "err", err)
 	}

@@ -289,7 +289,8 @@ func (h *Handler) writeStartError(w http.ResponseWriter, err error) {
 		status = http.StatusBadRequest
 	case errors.Is(err, sfu.ErrInvalidID):
 		status = http.StatusNotFound
-	case errors.Is(err, ErrTooManySessions), errors.Is(err, ErrClosed), errors.Is(err, sfu.ErrClosed):
+	case errors.Is(err, ErrTooManySessions), errors.Is(err, ErrClosed), errors.Is(err, sfu.ErrClosed),
+		errors.Is(err, sfu.ErrDraining):
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "1")
 	case errors.Is(err, sfu.ErrParticipantExists):

@@ -56,6 +56,11 @@ type Options struct {
 	// stops reading, and the server eventually drops a consumer that slow.
 	// Default 1024.
 	EventBuffer int
+	// GapTimeout is how long a room event received ahead of its sequence
+	// waits for the missing ones before the client asks the server to
+	// replay them (order.go). Default DefaultGapTimeout; negative delivers
+	// events as received, unordered.
+	GapTimeout time.Duration
 }
 
 // Client is one connection to a gateway (and, across resumes, one session).
@@ -65,6 +70,7 @@ type Client struct {
 	opts  Options
 
 	events chan *protocol.Envelope
+	order  ordering // per-room sequence order of events (order.go)
 	nextID atomic.Uint64
 	recv   atomic.Uint64 // frames received on the session
 
@@ -189,7 +195,7 @@ func (c *Client) readLoop(ws *websocket.Conn, down chan struct{}) {
 				continue
 			}
 		}
-		c.events <- &e
+		c.deliver(&e)
 	}
 }
 
@@ -207,8 +213,10 @@ func (c *Client) unbatch(e *protocol.Envelope) {
 }
 
 // Events delivers server events (and error frames that answer no request)
-// in the order received; the events of a presence.batch frame are
-// delivered one by one. It is never closed; watch Down for disconnects.
+// in the order received, except that a room's sequenced events (seq > 0)
+// come in sequence order, once each, after the room's chat.sync (see
+// order.go and Options.GapTimeout); the events of a presence.batch frame
+// are delivered one by one. It is never closed; watch Down for disconnects.
 func (c *Client) Events() <-chan *protocol.Envelope { return c.events }
 
 // Down is closed when the current connection ends.

@@ -36,7 +36,7 @@ func (n *Node) ID() string { return n.id }
 
 // Join implements signaling.MediaNode.
 func (n *Node) Join(ctx context.Context, t tenant.ID, room, participant string, opts signaling.MediaJoinOptions) (signaling.MediaSession, error) {
-	p, err := n.sfu.Join(ctx, t, sfu.RoomID(room), sfu.ParticipantID(participant), sfu.JoinOptions{AutoSubscribe: opts.AutoSubscribe})
+	p, err := n.sfu.Join(ctx, t, sfu.RoomID(room), sfu.ParticipantID(participant), sfu.JoinOptions{AutoSubscribe: opts.AutoSubscribe, Hidden: opts.Hidden})
 	if err != nil {
 		return nil, mapErr(err)
 	}
@@ -65,14 +65,18 @@ func (s *session) pump() {
 // convert maps an SFU event to a signaling media event.
 func convert(ev sfu.Event) (signaling.MediaEvent, bool) {
 	switch ev.Kind {
-	case sfu.EventTrackPublished, sfu.EventTrackUnpublished:
+	case sfu.EventTrackPublished, sfu.EventTrackUnpublished, sfu.EventTrackMuted:
 		kind := signaling.MediaTrackPublished
-		if ev.Kind == sfu.EventTrackUnpublished {
+		switch ev.Kind {
+		case sfu.EventTrackUnpublished:
 			kind = signaling.MediaTrackUnpublished
+		case sfu.EventTrackMuted:
+			kind = signaling.MediaTrackMuted
 		}
 		return signaling.MediaEvent{Kind: kind, Track: signaling.TrackInfo{
 			ID: string(ev.Track.ID), Participant: string(ev.Track.Publisher), Kind: ev.Track.Kind.String(),
 			MimeType: ev.Track.MimeType, StreamID: ev.Track.StreamID, Simulcast: ev.Track.Simulcast,
+			Muted: ev.Track.Muted,
 		}}, true
 	case sfu.EventSubscriberOffer:
 		return signaling.MediaEvent{Kind: signaling.MediaSubscriberOffer,
@@ -85,6 +89,8 @@ func convert(ev sfu.Event) (signaling.MediaEvent, bool) {
 		return signaling.MediaEvent{Kind: signaling.MediaActiveSpeaker, Speaker: string(ev.Speaker)}, true
 	case sfu.EventPublisherLayers:
 		return signaling.MediaEvent{Kind: signaling.MediaPublisherLayers, TrackID: string(ev.TrackID), Layer: ev.MaxLayer.String()}, true
+	case sfu.EventNodeDraining:
+		return signaling.MediaEvent{Kind: signaling.MediaNodeDraining}, true
 	case sfu.EventConnectionState:
 		st := ev.State.String()
 		if ev.State == webrtc.PeerConnectionStateUnknown {
@@ -124,6 +130,10 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", signaling.ErrInvalidSDP, err)
 	case errors.Is(err, sfu.ErrTrackNotFound), errors.Is(err, sfu.ErrNotSubscribed), errors.Is(err, sfu.ErrOwnTrack):
 		return fmt.Errorf("%w: %w", signaling.ErrTrackNotFound, err)
+	case errors.Is(err, sfu.ErrNotSupported):
+		return fmt.Errorf("%w: %w", signaling.ErrNotSupported, err)
+	case errors.Is(err, sfu.ErrDraining):
+		return fmt.Errorf("%w: %w", signaling.ErrNoMedia, err)
 	case errors.Is(err, sfu.ErrClosed):
 		return fmt.Errorf("%w: %w", signaling.ErrMediaClosed, err)
 	}
@@ -170,9 +180,9 @@ func (s *session) SetPreference(track string, p signaling.TrackPreference) error
 	return mapErr(s.p.SetTrackPreference(sfu.TrackID(track), pref))
 }
 
-// RestartICE implements signaling.MediaSession. The SFU's control API has
-// no server-initiated ICE restart of the subscriber connection yet.
-func (s *session) RestartICE(context.Context) error { return signaling.ErrNotSupported }
+// RestartICE implements signaling.MediaSession: the SFU sends a subscriber
+// offer with new ICE credentials.
+func (s *session) RestartICE(ctx context.Context) error { return mapErr(s.p.RestartICE(ctx)) }
 
 // MuteTrack implements signaling.MediaSession.
 func (s *session) MuteTrack(track string, muted bool) error {

@@ -78,14 +78,14 @@ func joinMedia(t *testing.T, e *st.Env, s *st.Server, tok, room string) *member 
 	return m
 }
 
-// waitFor returns the next event of typ from m.
+// waitFor returns the next event of typ ("": any) from m.
 func (m *member) waitFor(t *testing.T, typ string) *protocol.Envelope {
 	t.Helper()
 	deadline := time.After(st.Timeout)
 	for {
 		select {
 		case ev := <-m.events:
-			if ev.Type == typ {
+			if typ == "" || ev.Type == typ {
 				return ev
 			}
 		case <-deadline:
@@ -154,6 +154,16 @@ func TestMediaThroughGatewayAndSFU(t *testing.T) {
 		requireFlow(t, ada, att)
 		requireFlow(t, bob, att)
 	})
+	t.Run("demotion ends the published tracks; the demoted still receives", func(t *testing.T) {
+		_, err := st.Request(t, mod, "mod.demote", "stage", map[string]string{"participant": att.j.Self.ID})
+		require.NoError(t, err)
+		att.waitFor(t, "mod.demoted")
+		requireSilentOf(t, ada, att, "video", bob, "video")
+		requireResumed(t, att, ada, "video", 30)
+		requireResumed(t, att, bob, "video", 30)
+		err = att.peer.PublishVideo(ctx, 30)
+		st.RequireCode(t, err, protocol.CodeForbidden)
+	})
 }
 
 func TestResumeKeepsMediaFlowing(t *testing.T) {
@@ -211,8 +221,27 @@ func TestTwoGatewaysOneRedisMedia(t *testing.T) {
 	}
 
 	ctx := st.Ctx(t)
-	require.NoError(t, ada.peer.PublishVideo(ctx, 30))
+	require.NoError(t, ada.peer.Publish(ctx, peerOpts(30, true)))
 	require.NoError(t, bob.peer.PublishVideo(ctx, 30))
 	requireFlow(t, ada, bob)
 	requireFlow(t, bob, ada)
+
+	t.Run("a moderator on one gateway mutes a participant of the other at the SFU", func(t *testing.T) {
+		mod := joinMedia(t, e, g2, e.Token(t, st.TenantA, "mod", auth.RoleModerator), "stage")
+		requireResumed(t, bob, ada, "audio", 20)
+		_, err := st.Request(t, mod.c, "mod.mute", "stage", map[string]any{"participant": ada.j.Self.ID})
+		require.NoError(t, err)
+		ada.waitFor(t, "mod.muted")
+		bob.waitTrack(t, "muted", ada.j.Self.ID, "audio")
+		requireSilent(t, bob, ada, "audio", "video")
+		_, err = st.Request(t, ada.c, "media.mute", "stage", map[string]any{"muted": false})
+		require.NoError(t, err)
+		requireResumed(t, bob, ada, "audio", 20)
+	})
+}
+
+// peerOpts is what a test peer publishes: video at fps (0: none) and
+// audio.
+func peerOpts(fps int, audio bool) peer.PublishOptions {
+	return peer.PublishOptions{VideoFPS: fps, Audio: audio}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/plenaryhq/plenary/internal/noderegistry"
 	"github.com/plenaryhq/plenary/internal/tenant"
@@ -40,7 +41,16 @@ func (s *Selector) Select(ctx context.Context, t tenant.ID, room, participant st
 	if err != nil {
 		return nil, fmt.Errorf("%w: node registry: %w", signaling.ErrNoMedia, err)
 	}
-	n, err := noderegistry.Place(nodes, noderegistry.Request{Room: RoomKey(t, room), RegionHint: s.Region}, s.Placement)
+	req := noderegistry.Request{Room: RoomKey(t, room), RegionHint: s.Region}
+	n, err := noderegistry.Place(nodes, req, s.Placement)
+	if errors.Is(err, noderegistry.ErrNoNode) {
+		// Every node is above the load threshold: an overloaded cluster
+		// degrades (least-loaded live node) rather than refusing media;
+		// the NodeOverloaded alert tells the operator to add nodes.
+		full := s.Placement
+		full.LoadThreshold = math.Inf(1)
+		n, err = noderegistry.Place(nodes, req, full)
+	}
 	if err != nil {
 		if errors.Is(err, noderegistry.ErrNoNode) {
 			return nil, fmt.Errorf("%w: %w", signaling.ErrNoMedia, err)

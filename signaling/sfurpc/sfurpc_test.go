@@ -249,4 +249,12 @@ func TestSelectorPlacesOnRegistryNodes(t *testing.T) {
 	if err != nil || n.ID() != "node-us" {
 		t.Fatalf("got %v, %v; want node-us once the local node drains", n, err)
 	}
+	// Overloaded: the least-loaded live node still takes media.
+	if err := reg.Heartbeat(ctx, noderegistry.Node{ID: "node-us", Region: "us", Load: noderegistry.Load{CPU: 0.97}}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	n, err = sel.Select(ctx, "acme", "r", "p")
+	if err != nil || n.ID() != "node-us" {
+		t.Fatalf("got %v, %v; want the overloaded node-us rather than no media", n, err)
+	}
 }

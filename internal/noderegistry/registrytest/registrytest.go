@@ -24,9 +24,11 @@ func Run(t *testing.T, newRegistry Factory) {
 	node := func(id, region string) noderegistry.Node {
 		return noderegistry.Node{
 			ID: id, Region: region,
-			Addrs: noderegistry.Addresses{UDP: "10.0.0.1:7882", TCP: "10.0.0.1:7881", Relay: "10.0.0.1:7890"},
-			Load:  noderegistry.Load{Tracks: 3, Subscribers: 40, PacketsPerSec: 1234.5, CPU: 0.25},
-			Rooms: map[string]int{"t1/stage": 41},
+			Addrs:   noderegistry.Addresses{UDP: "10.0.0.1:7882", TCP: "10.0.0.1:7881", Relay: "10.0.0.1:7890"},
+			Load:    noderegistry.Load{Tracks: 3, Subscribers: 40, PacketsPerSec: 1234.5, CPU: 0.25},
+			Rooms:   map[string]int{"t1/stage": 41},
+			Origins: map[string]int{"t1/stage": 2},
+			Relayed: map[string][]string{"t1/hall": {"n9"}},
 		}
 	}
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +39,49 @@ type Peer struct {
 	// belong to (a candidate before the offer could not be applied).
 	outq  map[string][]webrtc.ICECandidateInit
 	ready map[string]bool
-	stop  chan struct{}
-	wg    sync.WaitGroup
+	// flows are the packets received per publisher and kind, across
+	// subscriber connections (a move to another node rebuilds them).
+	flows map[string]*flow
+	// published is what Publish last started (nil: nothing), republished
+	// after media.moved; pubStop stops its sources.
+	published *PublishOptions
+	pubStop   chan struct{}
+	moves     int
+	node      string // from the last media.moved
+	stop      chan struct{}
+	wg        sync.WaitGroup
+}
+
+// flow counts the packets of one publisher's tracks of one kind.
+type flow struct {
+	packets atomic.Int64
+	last    atomic.Int64 // Unix nanoseconds of the last packet
+	// mu guards the longest interval between two packets and when it
+	// ended (Unix ns).
+	mu     sync.Mutex
+	maxGap int64
+	gapEnd int64
+}
+
+// note records a packet received at now (one reader per track calls it).
+func (f *flow) note(now int64) {
+	f.packets.Add(1)
+	if prev := f.last.Swap(now); prev != 0 {
+		f.mu.Lock()
+		if gap := now - prev; gap > f.maxGap {
+			f.maxGap, f.gapEnd = gap, now
+		}
+		f.mu.Unlock()
+	}
+}
+
+// PublishOptions say what Publish sends.
+type PublishOptions struct {
+	// VideoFPS, when positive, publishes a synthetic VP8 camera ("cam") at
+	// that frame rate, a keyframe every 2 s and on every PLI.
+	VideoFPS int
+	// Audio publishes a synthetic Opus microphone ("mic"): 20 ms packets.
+	Audio bool
 }
 
 // NewAPI returns a Pion API for loopback tests: default codecs and
@@ -61,7 +103,7 @@ func NewAPI() (*webrtc.API, error) {
 // client's events with HandleEvent.
 func New(c *client.Client, room string, api *webrtc.API) (*Peer, error) {
 	p := &Peer{c: c, room: room, api: api, pending: map[string][]webrtc.ICECandidateInit{},
-		recv: map[string]*atomic.Int64{}, stop: make(chan struct{}),
+		recv: map[string]*atomic.Int64{}, stop: make(chan struct{}), flows: map[string]*flow{},
 		outq: map[string][]webrtc.ICECandidateInit{}, ready: map[string]bool{}}
 	if err := p.newSubscriber(); err != nil {
 		return nil, err
@@ -78,8 +120,14 @@ func (p *Peer) newSubscriber() error {
 	// Count packets per track: enough to tell media flows end to end.
 	sub.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		n := &atomic.Int64{}
+		key := tr.StreamID() + "/" + tr.Kind().String()
 		p.mu.Lock()
 		p.recv[tr.StreamID()+"/"+tr.ID()] = n
+		f := p.flows[key]
+		if f == nil {
+			f = &flow{}
+			p.flows[key] = f
+		}
 		p.mu.Unlock()
 		buf := make([]byte, 1500)
 		for {
@@ -87,6 +135,7 @@ func (p *Peer) newSubscriber() error {
 				return
 			}
 			n.Add(1)
+			f.note(time.Now().UnixNano())
 		}
 	})
 	p.trickle(sub, "subscriber")
@@ -155,24 +204,87 @@ func (p *Peer) HandleEvent(ctx context.Context, e *protocol.Envelope) (bool, err
 			return true, err
 		}
 		return true, p.addCandidate(d.Target, d.Candidate)
-	case "media.reset":
-		// The server replaced our media session: both connections are
-		// stale; a fresh subscriber waits for the new offer.
+	case "media.reset", "media.moved":
+		// The server replaced our media session (media.reset: a demotion;
+		// media.moved: on another node): both connections are stale. A
+		// fresh subscriber waits for the new offer, and what was published
+		// is published again if the role still allows it.
+		var d struct {
+			CanPublish bool   `json:"can_publish"`
+			Node       string `json:"node"`
+		}
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			return true, err
+		}
 		p.mu.Lock()
 		old := []*webrtc.PeerConnection{p.sub, p.pub}
 		p.sub, p.pub = nil, nil
 		p.pending = map[string][]webrtc.ICECandidateInit{}
 		p.outq = map[string][]webrtc.ICECandidateInit{}
 		p.ready = map[string]bool{}
+		again := p.published
+		p.published = nil
+		if p.pubStop != nil {
+			close(p.pubStop)
+			p.pubStop = nil
+		}
+		if e.Type == "media.moved" {
+			p.moves++
+			p.node = d.Node
+		}
 		p.mu.Unlock()
 		for _, pc := range old {
 			if pc != nil {
 				_ = pc.Close()
 			}
 		}
-		return true, p.newSubscriber()
+		if err := p.newSubscriber(); err != nil {
+			return true, err
+		}
+		if again != nil && d.CanPublish {
+			return true, p.Publish(ctx, *again)
+		}
+		return true, nil
 	}
 	return false, nil
+}
+
+// RestartICE asks the server for an ICE restart of the subscriber
+// connection (media.restart); the restart offer arrives as media.offer and
+// HandleEvent answers it like any other.
+func (p *Peer) RestartICE(ctx context.Context) error {
+	_, err := p.c.Request(ctx, "media.restart", p.room, map[string]string{"target": "subscriber"})
+	return err
+}
+
+// SubscriberICEUfrag is the ICE username fragment of the subscriber
+// connection's remote (server) description, "" before the first offer: it
+// changes with every ICE restart (RFC 8839 §5.4).
+func (p *Peer) SubscriberICEUfrag() string {
+	p.mu.Lock()
+	sub := p.sub
+	p.mu.Unlock()
+	if sub == nil {
+		return ""
+	}
+	rd := sub.RemoteDescription()
+	if rd == nil {
+		return ""
+	}
+	for _, line := range strings.Split(rd.SDP, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "a=ice-ufrag:"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// Moves is how many media.moved events the peer followed, and the node
+// the last one named.
+func (p *Peer) Moves() (int, string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.moves, p.node
 }
 
 // answer applies a subscriber offer and sends the answer.
@@ -229,18 +341,39 @@ func (p *Peer) flush(target string, pc *webrtc.PeerConnection) {
 // PublishVideo starts a synthetic VP8 camera at fps frames per second (a
 // keyframe every 2 s and on every PLI) on the publisher connection.
 func (p *Peer) PublishVideo(ctx context.Context, fps int) error {
+	return p.Publish(ctx, PublishOptions{VideoFPS: fps})
+}
+
+// Publish starts the synthetic sources of opts on a new publisher
+// connection. After media.moved they are published again on the new node.
+func (p *Peer) Publish(ctx context.Context, opts PublishOptions) error {
+	if opts.VideoFPS <= 0 && !opts.Audio {
+		return errors.New("peer: nothing to publish")
+	}
 	pub, err := p.api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		return fmt.Errorf("peer: publisher: %w", err)
 	}
 	p.trickle(pub, "publisher")
-	track, err := webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "cam")
-	if err != nil {
-		return err
+	var (
+		video, audio *webrtc.TrackLocalStaticRTP
+		sender       *webrtc.RTPSender
+	)
+	if opts.VideoFPS > 0 {
+		if video, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam", "cam"); err != nil {
+			return err
+		}
+		if sender, err = pub.AddTrack(video); err != nil {
+			return err
+		}
 	}
-	sender, err := pub.AddTrack(track)
-	if err != nil {
-		return err
+	if opts.Audio {
+		if audio, err = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic", "cam"); err != nil {
+			return err
+		}
+		if _, err = pub.AddTrack(audio); err != nil {
+			return err
+		}
 	}
 	offer, err := pub.CreateOffer(nil)
 	if err != nil {
@@ -249,50 +382,99 @@ func (p *Peer) PublishVideo(ctx context.Context, fps int) error {
 	if err := pub.SetLocalDescription(offer); err != nil {
 		return err
 	}
+	stop := make(chan struct{})
 	p.mu.Lock()
+	if p.pub != nil || p.published != nil {
+		p.mu.Unlock()
+		_ = pub.Close()
+		return errors.New("peer: already publishing")
+	}
 	p.pub = pub
+	o := opts
+	p.published = &o
+	p.pubStop = stop
 	p.mu.Unlock()
+	fail := func(err error) error {
+		p.mu.Lock()
+		if p.pub == pub {
+			p.pub, p.published, p.pubStop = nil, nil, nil
+			close(stop)
+		}
+		p.mu.Unlock()
+		_ = pub.Close()
+		return err
+	}
 	r, err := p.c.Request(ctx, "media.offer", p.room, map[string]string{"type": "offer", "sdp": offer.SDP})
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	var ans struct{ SDP string }
 	if err := json.Unmarshal(r.Data, &ans); err != nil {
-		return err
+		return fail(err)
 	}
 	if err := pub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: ans.SDP}); err != nil {
-		return err
+		return fail(err)
 	}
 	p.flush("publisher", pub)
 	p.markReady("publisher")
-	// A PLI from the SFU (a new subscriber, a layer switch) asks for a
-	// keyframe: the source sends one on the next tick.
-	var keyWanted atomic.Bool
-	p.wg.Add(2)
-	go func() {
-		defer p.wg.Done()
-		for {
-			pkts, _, err := sender.ReadRTCP()
-			if err != nil {
-				return
-			}
-			for _, pk := range pkts {
-				if _, ok := pk.(*rtcp.PictureLossIndication); ok {
-					keyWanted.Store(true)
+	if video != nil {
+		// A PLI from the SFU (a new subscriber, a layer switch) asks for a
+		// keyframe: the source sends one on the next tick.
+		var keyWanted atomic.Bool
+		p.wg.Add(2)
+		go func() {
+			defer p.wg.Done()
+			for {
+				pkts, _, err := sender.ReadRTCP()
+				if err != nil {
+					return
+				}
+				for _, pk := range pkts {
+					if _, ok := pk.(*rtcp.PictureLossIndication); ok {
+						keyWanted.Store(true)
+					}
 				}
 			}
-		}
-	}()
-	go func() {
-		defer p.wg.Done()
-		p.sendVP8(track, fps, &keyWanted)
-	}()
+		}()
+		go func() {
+			defer p.wg.Done()
+			p.sendVP8(video, opts.VideoFPS, &keyWanted, stop)
+		}()
+	}
+	if audio != nil {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			p.sendOpus(audio, stop)
+		}()
+	}
 	return nil
+}
+
+// sendOpus writes 20 ms Opus packets (a few bytes of payload: the SFU
+// forwards them without decoding) until stopped.
+func (p *Peer) sendOpus(track *webrtc.TrackLocalStaticRTP, stop <-chan struct{}) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	seq, ts := uint16(rand.Uint32()), rand.Uint32()
+	payload := []byte{0xfc, 0xff, 0xfe} // TOC: CELT FB 20 ms, one frame
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-stop:
+			return
+		case <-tick.C:
+		}
+		ts += 960
+		_ = track.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: seq, Timestamp: ts, Marker: false}, Payload: payload})
+		seq++
+	}
 }
 
 // sendVP8 writes fake VP8 frames (payload descriptor S=1, and the P bit of
 // the frame header clear on keyframes: RFC 7741 §4.2, RFC 6386 §9.1).
-func (p *Peer) sendVP8(track *webrtc.TrackLocalStaticRTP, fps int, keyWanted *atomic.Bool) {
+func (p *Peer) sendVP8(track *webrtc.TrackLocalStaticRTP, fps int, keyWanted *atomic.Bool, stop <-chan struct{}) {
 	tick := time.NewTicker(time.Second / time.Duration(fps))
 	defer tick.Stop()
 	seq, ts := uint16(rand.Uint32()), rand.Uint32()
@@ -300,6 +482,8 @@ func (p *Peer) sendVP8(track *webrtc.TrackLocalStaticRTP, fps int, keyWanted *at
 	for frame := 0; ; frame++ {
 		select {
 		case <-p.stop:
+			return
+		case <-stop:
 			return
 		case <-tick.C:
 		}
@@ -328,6 +512,34 @@ func (p *Peer) Received() map[string]int64 {
 		out[k] = v.Load()
 	}
 	return out
+}
+
+// Packets is how many packets of kind ("audio" or "video") the peer
+// received from participant from, over all its subscriber connections.
+func (p *Peer) Packets(from, kind string) int64 {
+	p.mu.Lock()
+	f := p.flows[from+"/"+kind]
+	p.mu.Unlock()
+	if f == nil {
+		return 0
+	}
+	return f.packets.Load()
+}
+
+// MaxGap is the longest interval between two packets of kind from
+// participant from, over all subscriber connections, and when the packet
+// that ended it arrived: after a move to another node, how long that media
+// was frozen and when it came back.
+func (p *Peer) MaxGap(from, kind string) (time.Duration, time.Time) {
+	p.mu.Lock()
+	f := p.flows[from+"/"+kind]
+	p.mu.Unlock()
+	if f == nil {
+		return 0, time.Time{}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return time.Duration(f.maxGap), time.Unix(0, f.gapEnd)
 }
 
 // Close stops the source and closes both connections. Idempotent.

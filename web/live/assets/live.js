@@ -20,6 +20,7 @@
     tenant, room, self: null, role: '', canPublish: false, locked: false,
     participants: new Map(), session: null, received: 0, publishing: false,
     joined: false, closeCode: 0, errors: [], removed: false, muted: false,
+    moves: 0, node: '', // media.moved count and the SFU node named last
   };
 
   let ws = null;
@@ -107,7 +108,8 @@
       case 'media.offer': subChain = subChain.then(() => onSubscriberOffer(d.sdp)).catch(report); break;
       case 'media.ice': addRemoteCandidate(d.target, d.candidate); break;
       case 'media.track': if (d.state === 'unpublished') pruneTile(d.track.participant); break;
-      case 'media.reset': resetMedia(d.can_publish); break;
+      case 'media.reset': resetMedia(d.can_publish); break; // replaced session (demotion)
+      case 'media.moved': state.moves++; state.node = d.node; resetMedia(d.can_publish); break; // on another SFU node
       case 'mod.promoted': state.role = d.role; state.canPublish = true; render(); startPublishing().catch(report); break;
       case 'mod.demoted': state.role = d.role; state.canPublish = false; stopPublishing(); render(); break;
       case 'mod.muted': setMuted(true); break;

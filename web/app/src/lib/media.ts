@@ -129,7 +129,7 @@ export class Media {
 
   /** onTrack records media.track announcements. */
   onTrack(state: string, t: TrackInfo): void {
-    if (state === 'published') this.tracks.set(t.id, t);
+    if (state === 'published' || state === 'muted' || state === 'unmuted') this.tracks.set(t.id, t);
     else {
       this.tracks.delete(t.id);
       const v = this.videos.get(t.id);
@@ -259,16 +259,49 @@ export class Media {
 
   /** setMic turns the microphone on or off and tells the room. */
   setMic(on: boolean): void {
-    this.micOn = on;
-    this.local?.getAudioTracks().forEach((t) => (t.enabled = on));
-    this.conn.request('media.mute', { muted: !on }).catch(() => undefined);
-    this.changed();
+    this.setKind('audio', on, true);
   }
 
-  /** setCam turns the camera on or off (the track keeps its slot). */
+  /**
+   * setCam turns the camera on or off (the track keeps its slot). Turning
+   * it on tells the server, which lifts a moderator's camera mute.
+   */
   setCam(on: boolean): void {
-    this.camOn = on;
-    this.local?.getVideoTracks().forEach((t) => (t.enabled = on));
+    this.setKind('video', on, on);
+  }
+
+  /**
+   * setKind turns the local tracks of kind on or off and, if tell, reports
+   * it with media.mute. A refused unmute (a moderator's hard mute) turns
+   * them off again.
+   */
+  private setKind(kind: 'audio' | 'video', on: boolean, tell: boolean): void {
+    const apply = (v: boolean) => {
+      if (kind === 'audio') this.micOn = v;
+      else this.camOn = v;
+      const ts = kind === 'audio' ? this.local?.getAudioTracks() : this.local?.getVideoTracks();
+      ts?.forEach((t) => (t.enabled = v));
+      this.changed();
+    };
+    apply(on);
+    if (!tell) return;
+    const data = kind === 'audio' ? { muted: !on } : { muted: !on, kind };
+    this.conn.request('media.mute', data).catch((e) => {
+      if (on) {
+        apply(false);
+        this.error(`Cannot unmute: ${msg(e)}`);
+      }
+    });
+  }
+
+  /** modMuted applies a moderator's mute locally (mod.muted). */
+  modMuted(video: boolean): void {
+    this.micOn = false;
+    this.local?.getAudioTracks().forEach((t) => (t.enabled = false));
+    if (video) {
+      this.camOn = false;
+      this.local?.getVideoTracks().forEach((t) => (t.enabled = false));
+    }
     this.changed();
   }
 
@@ -323,7 +356,9 @@ export class Media {
 
   /**
    * reset replaces both connections after the server replaced the media
-   * session (media.reset, e.g. after a demotion); its offer follows.
+   * session (media.reset, e.g. after a demotion; media.moved, on another
+   * SFU node); its offer follows, and what was published is published
+   * again if canPublish.
    */
   reset(canPublish: boolean): void {
     const was = this.publishing;

@@ -189,6 +189,7 @@ export class RoomState {
         this.media.onTrack(d.state, d.track);
         break;
       case 'media.reset':
+      case 'media.moved':
         this.canPublish = d.can_publish;
         this.media.reset(d.can_publish);
         break;
@@ -205,8 +206,16 @@ export class RoomState {
         this.toast('You have left the stage.');
         break;
       case 'mod.muted':
-        this.media.setMic(false);
-        this.toast('A moderator muted your microphone.');
+        // The server already stopped the tracks; muting locally keeps the
+        // controls true (and tells nobody: the server knows).
+        this.media.modMuted(!!d.video);
+        this.toast(
+          (d.video ? 'A moderator muted your microphone and camera.' : 'A moderator muted your microphone.') +
+            (d.hard ? ' You can unmute when a moderator allows it.' : ''),
+        );
+        break;
+      case 'mod.unmuted':
+        this.toast('A moderator allows you to unmute.');
         break;
       case 'mod.removed':
         this.media.close();

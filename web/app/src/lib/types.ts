@@ -119,6 +119,8 @@ export interface TrackInfo {
   kind: 'audio' | 'video';
   stream?: string;
   simulcast?: boolean;
+  /** true while a moderator's mute stops the track at the SFU */
+  muted?: boolean;
 }
 
 export interface ChatMessage {

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs a load-test scenario against Plenary in its production shape on this
+# machine: one SFU node process (sfu,scheduler,recorder; embedded store,
+# demo tenant), two gateway processes (signaling,chat,web) without SFUs, one
+# Redis; N load-tester shards; then merges the shard reports.
+#
+#   scripts/bench-cluster.sh SCENARIO OUT_DIR [SHARDS]
+#   e.g. scripts/bench-cluster.sh loadtest/scenarios/keynote.yaml /tmp/keynote 2
+#
+# Env: REDIS_URL (default redis://127.0.0.1:6379/0), PLENARY_BIN (default
+# bin/plenary, built if missing). Every process's log and RSS samples land in
+# OUT_DIR; the merged report in OUT_DIR/merged. Exit code: the merge's (1 when
+# an SLO failed).
+set -euo pipefail
+scenario=${1:?scenario file}
+out=${2:?output dir}
+shards=${3:-2}
+redis=${REDIS_URL:-redis://127.0.0.1:6379/0}
+bin=${PLENARY_BIN:-bin/plenary}
+[ -x "$bin" ] || go build -o "$bin" ./cmd/plenary
+mkdir -p "$out"
+prefix="bench-$(date +%s)"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+wait_up() { # log file → prints the URL line's URL
+  for _ in $(seq 1 600); do
+    if u=$(grep -m1 -o 'Plenary is up: .*' "$1" 2>/dev/null); then echo "${u#Plenary is up: }"; return; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for $1" >&2; exit 1
+}
+
+ulimit -n 20000 || true
+"$bin" serve --roles sfu,scheduler,recorder --demo --node-id bench-sfu-1 --redis-url "$redis" --prefix "$prefix" \
+  --listen 127.0.0.1:0 --sfu-udp-port 0 --sfu-tcp-port 0 --sfu-bind-ip 127.0.0.1 --data-dir "$out/data" \
+  --log-level warn >"$out/sfu.out" 2>"$out/sfu.log" & pids+=($!)
+sfu=$(wait_up "$out/sfu.out")
+for _ in $(seq 1 600); do grep -q 'organizer:' "$out/sfu.out" && break; sleep 0.1; done
+mongo=$(grep -m1 -o -- '--mongo-uri .*' "$out/sfu.out" | cut -d' ' -f2)
+org=$(grep -m1 'organizer:' "$out/sfu.out" | sed 's/.*token=//')
+org=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]))' "$org")
+gws=()
+for i in 1 2; do
+  "$bin" serve --roles signaling,chat,web --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
+    --listen 127.0.0.1:0 --data-dir "$out/data-gw$i" --log-level warn >"$out/gw$i.out" 2>"$out/gw$i.log" & pids+=($!)
+  gws+=("$(wait_up "$out/gw$i.out")")
+done
+echo "sfu $sfu, gateways ${gws[*]}, prefix $prefix" | tee "$out/cluster.txt"
+
+# RSS of every server process every 10 s.
+( while sleep 10; do
+    for p in "${pids[@]}"; do printf '%s %s %s\n' "$(date +%s)" "$p" "$(awk '/VmRSS/{print $2}' /proc/$p/status 2>/dev/null)"; done
+    uptime
+  done ) >"$out/rss.log" 2>&1 & rsspid=$!
+
+targets=$(IFS=,; echo "${gws[*]}")
+runid="bench$(date +%s)"
+lt=()
+for ((i = 0; i < shards; i++)); do
+  "$bin" loadtest --target "$targets" --tenant demo --organizer-token "$org" --scenario "$scenario" \
+    --shard "$i/$shards" --run-id "$runid" --report "$out/shard-$i" $([ "$i" -gt 0 ] && echo --quiet) \
+    2>"$out/shard-$i.log" & lt+=($!)
+done
+status=0
+for p in "${lt[@]}"; do wait "$p" || status=$?; done
+kill "$rsspid" 2>/dev/null || true
+dirs=()
+for ((i = 0; i < shards; i++)); do dirs+=("$out/shard-$i"); done
+"$bin" loadtest merge --out "$out/merged" "${dirs[@]}" || status=$?
+echo "merged report: $out/merged/report.json (shards exit $status)"
+exit $status

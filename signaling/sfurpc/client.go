@@ -156,7 +156,8 @@ func (c *Client) keepAlive() {
 }
 
 func (c *Client) pingNode(node string, ids []string) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.KeepAlive)
+	// A late answer still proves the node alive: wait up to NodeTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.NodeTimeout)
 	defer cancel()
 	m, err := c.call(ctx, node, request{Op: opPing, Sessions: ids})
 	now := time.Now()
@@ -175,7 +176,7 @@ func (c *Client) pingNode(node string, ids []string) {
 				gone = append(gone, rs)
 			}
 		}
-	} else if now.Sub(ns.lastAnswer) > c.cfg.SessionTTL {
+	} else if now.Sub(ns.lastAnswer) > c.cfg.NodeTimeout {
 		for id, rs := range c.sessions {
 			if rs.node == node {
 				delete(c.sessions, id)
@@ -428,6 +429,14 @@ func (rs *remoteSession) Events() <-chan signaling.MediaEvent { return rs.events
 // Events.
 func (rs *remoteSession) Leave() {
 	if rs.left.Swap(true) {
+		return
+	}
+	rs.mu.Lock()
+	ended := rs.ended
+	rs.mu.Unlock()
+	if ended {
+		// The node ended it (gone), lost it, or died: nothing to tell it,
+		// and a dead node would only make the caller wait.
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), rs.c.cfg.KeepAlive)

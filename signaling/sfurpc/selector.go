@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/plenaryhq/plenary/internal/noderegistry"
 	"github.com/plenaryhq/plenary/internal/tenant"
@@ -29,7 +30,10 @@ type Selector struct {
 	Region string
 }
 
-var _ signaling.NodeSelector = (*Selector)(nil)
+var (
+	_ signaling.NodeSelector = (*Selector)(nil)
+	_ signaling.NodeAvoider  = (*Selector)(nil)
+)
 
 // RoomKey is the key SFU nodes report their rooms under in the registry
 // (noderegistry.Node.Rooms), which gives placement its room affinity.
@@ -37,9 +41,22 @@ func RoomKey(t tenant.ID, room string) string { return string(t) + "/" + room }
 
 // Select implements signaling.NodeSelector.
 func (s *Selector) Select(ctx context.Context, t tenant.ID, room, participant string) (signaling.MediaNode, error) {
-	nodes, err := s.Registry.List(ctx)
+	return s.SelectAvoiding(ctx, t, room, participant, nil)
+}
+
+// SelectAvoiding implements signaling.NodeAvoider: a participant moving off
+// a draining or failed node is never placed back on it, even while the
+// registry still lists it.
+func (s *Selector) SelectAvoiding(ctx context.Context, t tenant.ID, room, participant string, avoid []string) (signaling.MediaNode, error) {
+	all, err := s.Registry.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: node registry: %w", signaling.ErrNoMedia, err)
+	}
+	nodes := all[:0:0]
+	for _, n := range all {
+		if !slices.Contains(avoid, n.ID) {
+			nodes = append(nodes, n)
+		}
 	}
 	req := noderegistry.Request{Room: RoomKey(t, room), RegionHint: s.Region}
 	n, err := noderegistry.Place(nodes, req, s.Placement)

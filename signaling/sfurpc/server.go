@@ -18,9 +18,10 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultKeepAlive  = 2 * time.Second
-	DefaultSessionTTL = 10 * time.Second
-	DefaultTimeout    = 10 * time.Second
+	DefaultKeepAlive   = 500 * time.Millisecond
+	DefaultNodeTimeout = 1500 * time.Millisecond
+	DefaultSessionTTL  = 10 * time.Second
+	DefaultTimeout     = 10 * time.Second
 )
 
 // Config tunes both ends. Zero values take the defaults above; a node and
@@ -28,8 +29,12 @@ const (
 type Config struct {
 	// KeepAlive is how often a client pings each node it has sessions on.
 	KeepAlive time.Duration
-	// SessionTTL is how long a node keeps a session nobody pings, and how
-	// long a client waits for a silent node before closing its sessions.
+	// NodeTimeout is how long a client waits for a silent node before it
+	// ends every session there (the gateway then moves the participants:
+	// media back within about NodeTimeout + a re-join).
+	NodeTimeout time.Duration
+	// SessionTTL is how long a node keeps a session nobody pings (a
+	// gateway that died).
 	SessionTTL time.Duration
 	// Timeout bounds a call whose context has no deadline (Subscribe,
 	// Unsubscribe, SetPreference, MuteTrack, Unpublish take none).
@@ -39,6 +44,9 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = DefaultKeepAlive
+	}
+	if c.NodeTimeout <= 0 {
+		c.NodeTimeout = DefaultNodeTimeout
 	}
 	if c.SessionTTL <= 0 {
 		c.SessionTTL = DefaultSessionTTL

@@ -18,7 +18,7 @@ import (
 )
 
 // fast keeps liveness tests short.
-var fast = sfurpc.Config{KeepAlive: 100 * time.Millisecond, SessionTTL: time.Second, Timeout: 5 * time.Second}
+var fast = sfurpc.Config{KeepAlive: 100 * time.Millisecond, NodeTimeout: 500 * time.Millisecond, SessionTTL: time.Second, Timeout: 5 * time.Second}
 
 // newSFU starts a real SFU on loopback.
 func newSFU(t *testing.T, id string) *sfunode.Node {
@@ -179,8 +179,8 @@ func TestNodeDeathEndsSessions(t *testing.T) {
 	for range ms.Events() {
 	}
 	took := time.Since(start)
-	t.Logf("events closed %v after the node died (session TTL %v)", took.Round(time.Millisecond), fast.SessionTTL)
-	if took < fast.SessionTTL/2 {
+	t.Logf("events closed %v after the node died (node timeout %v)", took.Round(time.Millisecond), fast.NodeTimeout)
+	if took < fast.NodeTimeout/2 {
 		t.Fatalf("events closed after %v: not by the keep-alive (a gone message reached the gateway?)", took)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -248,6 +248,9 @@ func TestSelectorPlacesOnRegistryNodes(t *testing.T) {
 	n, err = sel.Select(ctx, "acme", "r", "p")
 	if err != nil || n.ID() != "node-us" {
 		t.Fatalf("got %v, %v; want node-us once the local node drains", n, err)
+	}
+	if _, err := sel.SelectAvoiding(ctx, "acme", "r", "p", []string{"node-us"}); !errors.Is(err, signaling.ErrNoMedia) {
+		t.Fatalf("avoiding the only usable node: %v, want ErrNoMedia", err)
 	}
 	// Overloaded: the least-loaded live node still takes media.
 	if err := reg.Heartbeat(ctx, noderegistry.Node{ID: "node-us", Region: "us", Load: noderegistry.Load{CPU: 0.97}}, time.Minute); err != nil {

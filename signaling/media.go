@@ -129,6 +129,10 @@ type TrackPreference struct {
 	Height int `json:"height,omitempty"`
 	// Paused stops the track (a hidden tile).
 	Paused bool `json:"paused,omitempty"`
+	// Pin forwards this layer ("low", "medium", "high") whatever the
+	// congestion estimate: for recorders, never for browsers (not part of
+	// the client protocol, hence no JSON name).
+	Pin string `json:"-"`
 }
 
 // TrackInfo describes a published track.

@@ -337,6 +337,11 @@ func testErrors(t *testing.T, node signaling.MediaNode) {
 	if err := a.MS.SetPreference("no-such-track", signaling.TrackPreference{MaxLayer: "bogus"}); err == nil {
 		t.Fatal("bogus preference accepted")
 	}
+	// Pin has no JSON name (not client protocol): a transport must still
+	// carry it, so a bogus pin is refused at the node.
+	if err := a.MS.SetPreference("no-such-track", signaling.TrackPreference{Pin: "bogus"}); err == nil {
+		t.Fatal("bogus pin accepted (was it carried to the node?)")
+	}
 	a.MS.Leave()
 	if err := a.MS.Subscribe("x"); !errors.Is(err, signaling.ErrMediaClosed) && !errors.Is(err, signaling.ErrTrackNotFound) {
 		t.Fatalf("after leave: %v, want ErrMediaClosed", err)

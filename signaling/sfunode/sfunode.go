@@ -177,6 +177,13 @@ func (s *session) SetPreference(track string, p signaling.TrackPreference) error
 		}
 		pref.MaxLayer = l
 	}
+	if p.Pin != "" {
+		l, err := sfu.ParseLayer(p.Pin)
+		if err != nil {
+			return err
+		}
+		pref.Pin = l
+	}
 	return mapErr(s.p.SetTrackPreference(sfu.TrackID(track), pref))
 }
 

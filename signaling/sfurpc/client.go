@@ -399,7 +399,7 @@ func (rs *remoteSession) Unsubscribe(track string) error {
 
 // SetPreference implements signaling.MediaSession.
 func (rs *remoteSession) SetPreference(track string, p signaling.TrackPreference) error {
-	_, err := rs.do(context.Background(), request{Op: opPref, Track: track, Pref: &p})
+	_, err := rs.do(context.Background(), request{Op: opPref, Track: track, Pref: &p, Pin: p.Pin})
 	return err
 }
 

@@ -281,7 +281,9 @@ func (s *Server) sessionOp(ctx context.Context, req request, out *message) error
 		if req.Pref == nil {
 			return fmt.Errorf("sfurpc: preference missing")
 		}
-		return ms.SetPreference(req.Track, *req.Pref)
+		pref := *req.Pref
+		pref.Pin = req.Pin
+		return ms.SetPreference(req.Track, pref)
 	case opRestart:
 		return ms.RestartICE(ctx)
 	case opMute:

@@ -48,6 +48,7 @@ type request struct {
 	Candidate   *signaling.ICECandidate       `json:"cand,omitempty"`
 	Track       string                        `json:"track,omitempty"`
 	Pref        *signaling.TrackPreference    `json:"pref,omitempty"`
+	Pin         string                        `json:"pin,omitempty"` // Pref.Pin, which has no JSON name
 	Muted       bool                          `json:"muted,omitempty"`
 	Sessions    []string                      `json:"sessions,omitempty"`
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/plenaryhq/plenary/scheduler"
 	"github.com/plenaryhq/plenary/sfu"
 	"github.com/plenaryhq/plenary/sfu/whip"
+	"github.com/plenaryhq/plenary/signaling"
 	"github.com/plenaryhq/plenary/web"
 )
 
@@ -28,6 +29,7 @@ type backbone struct {
 	verifier  auth.Verifier
 	authMW    func(http.Handler) http.Handler
 	sfu       *sfu.SFU
+	media     signaling.NodeSelector // built once by mediaSelector
 	library   *library.Library
 	scheduler *scheduler.Service
 }
@@ -51,7 +53,7 @@ func (p *platform) wire(ctx context.Context) error {
 	p.addService("bus", p.bus)
 
 	if cfg.AMQPURL != "" {
-		rq, err := queue.NewRabbitQueue(ctx, queue.RabbitConfig{URL: cfg.AMQPURL, Prefix: cfg.Prefix}, p.log)
+		rq, err := queue.NewRabbitQueue(ctx, queue.RabbitConfig{URL: cfg.AMQPURL, Prefix: cfg.Prefix, QueueType: cfg.AMQPQueueType}, p.log)
 		if err != nil {
 			return err
 		}

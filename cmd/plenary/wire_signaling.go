@@ -19,6 +19,18 @@ import (
 // bus RPC, signaling/sfurpc). Without Redis there is one process and its
 // own SFU is the only node.
 func (p *platform) mediaSelector(ctx context.Context) (signaling.NodeSelector, error) {
+	if p.media != nil {
+		return p.media, nil
+	}
+	sel, err := p.buildMediaSelector(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p.media = sel
+	return sel, nil
+}
+
+func (p *platform) buildMediaSelector(ctx context.Context) (signaling.NodeSelector, error) {
 	var local signaling.MediaNode
 	if p.sfu != nil {
 		local = sfunode.New(p.sfuNodeID(), p.sfu)

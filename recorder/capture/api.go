@@ -1,6 +1,12 @@
-// Package capture joins an SFU room as a recorder: a participant that
-// publishes nothing, subscribes to every track (top layer) and writes what
-// it receives to a recording directory as it arrives.
+// Package capture joins an SFU room as a recorder: a hidden participant
+// that publishes nothing, subscribes to every track (top layer) and writes
+// what it receives to a recording directory as it arrives.
+//
+// It is a client of the signaling media interfaces (signaling.NodeSelector,
+// MediaNode, MediaSession), like the gateway: the node may be this
+// process's SFU (signaling/sfunode) or another process's, over the bus
+// (signaling/sfurpc). The recorder's own Pion peer connection answers the
+// node's subscriber offers, with trickle ICE both ways.
 //
 // A Session is one recording of one room. Speakers who join later add
 // tracks; speakers who leave end theirs (their writer is closed when the SFU

@@ -193,11 +193,19 @@ func publish(t testing.TB, node *sfu.SFU, room sfu.RoomID, id sfu.ParticipantID)
 	}
 	pub.p, err = node.Join(ctx, acme, room, id, sfu.JoinOptions{})
 	require.NoError(t, err)
+	// The SFU's candidates may arrive before its answer is applied: they
+	// wait for it (a candidate added before the remote description is
+	// rejected, and without one the publisher never connects).
+	var pending []webrtc.ICECandidateInit
 	go func() {
 		for ev := range pub.p.Events() {
 			if ev.Kind == sfu.EventICECandidate && ev.Target == sfu.TargetPublisher {
 				pub.mu.Lock()
-				_ = pc.AddICECandidate(ev.Candidate)
+				if pc.RemoteDescription() == nil {
+					pending = append(pending, ev.Candidate)
+				} else {
+					_ = pc.AddICECandidate(ev.Candidate)
+				}
 				pub.mu.Unlock()
 			}
 		}
@@ -210,8 +218,13 @@ func publish(t testing.TB, node *sfu.SFU, room sfu.RoomID, id sfu.ParticipantID)
 	answer, err := pub.p.HandlePublisherOffer(ctx, *pc.LocalDescription())
 	require.NoError(t, err)
 	pub.mu.Lock()
-	require.NoError(t, pc.SetRemoteDescription(answer))
+	err = pc.SetRemoteDescription(answer)
+	for _, c := range pending {
+		_ = pc.AddICECandidate(c)
+	}
+	pending = nil
 	pub.mu.Unlock()
+	require.NoError(t, err)
 	select {
 	case <-pub.up:
 	case <-time.After(30 * time.Second): // generous: the race detector on a loaded machine

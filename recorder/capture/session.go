@@ -17,13 +17,11 @@ import (
 )
 
 // RecorderPreference is what a recorder asks of every video track: the top
-// simulcast layer, whatever a viewer's window size would suggest.
-//
-// TODO(pin): once signaling.TrackPreference carries the SFU's layer pin
-// (sfu.TrackPreference.Pin), pin "high" here instead of capping at it: a cap
-// still lets the allocator lower the layer when its estimate of the path to
-// the recorder drops.
-var RecorderPreference = signaling.TrackPreference{MaxLayer: "high"}
+// simulcast layer pinned, whatever the node's estimate of the path to the
+// recorder or a viewer's window size would suggest (sfu/pin.go). A path
+// that cannot carry it loses packets, which are NACKed, rather than
+// recording a lower layer.
+var RecorderPreference = signaling.TrackPreference{Pin: "high"}
 
 // callTimeout bounds one call to the media node (an answer, a candidate, a
 // preference): over the bus RPC a call to a dead node would otherwise wait

@@ -34,10 +34,13 @@ type DownTrack struct {
 	maxLayer atomic.Uint32
 	selector layerSelector // owned by the subscriber's allocator
 
-	mu      sync.Mutex
-	bound   bool
-	ssrc    uint32
-	pt      uint8
+	mu    sync.Mutex
+	bound bool
+	ssrc  uint32
+	pt    uint8
+	// levelID is the RFC 6464 audio level extension's ID as negotiated with
+	// the subscriber (0: not negotiated, or video).
+	levelID uint8
 	writer  webrtc.TrackLocalWriter
 	current Layer
 	munger  munger
@@ -96,6 +99,10 @@ func (dt *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 		dt.bound = true
 		dt.ssrc = uint32(ctx.SSRC())
 		dt.pt = uint8(c.PayloadType)
+		dt.levelID = 0
+		if !dt.track.video {
+			dt.levelID = audioLevelID(ctx.HeaderExtensions())
+		}
 		dt.writer = ctx.WriteStream()
 		dt.mu.Unlock()
 		// Whatever we forward next must start with a keyframe.
@@ -222,12 +229,21 @@ func (dt *DownTrack) writeRTP(layer Layer, pkt *rtp.Packet, kf bool, now int64) 
 	}
 	h := &dt.hdr
 	*h = pkt.Header
-	// Header extensions are dropped: their IDs were negotiated with the
-	// publisher, not with this subscriber. Interceptors add their own (TWCC)
-	// into dt.ext, whose capacity is kept for the next packet.
+	// Header extensions are hop-by-hop: their IDs were negotiated with the
+	// publisher, not with this subscriber. Only the RFC 6464 audio level is
+	// carried over, renumbered to the subscriber's ID, so clients (and a
+	// relay's edge node) can tell who speaks. Interceptors add their own
+	// (TWCC) into dt.ext, whose capacity is kept for the next packet.
 	h.Extension = false
 	h.ExtensionProfile = 0
 	h.Extensions = dt.ext[:0]
+	if dt.levelID != 0 {
+		if src := dt.track.audio; src != nil && src.extID != 0 {
+			if level := pkt.Header.GetExtension(src.extID); len(level) > 0 {
+				_ = h.SetExtension(dt.levelID, level)
+			}
+		}
+	}
 	h.Padding = false
 	h.PaddingSize = 0
 	h.SSRC = dt.ssrc

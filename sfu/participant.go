@@ -40,6 +40,13 @@ type JoinOptions struct {
 	// other). For recorders ("recorder-<id>") and relay links ("relay~<node>").
 	// Default false.
 	Hidden bool
+	// Relay marks a relay link's republisher: each track it publishes
+	// belongs to the participant (on another node) named by the track's
+	// MediaStream ID, which the upstream node sets to the original
+	// publisher's ID. TrackInfo.Publisher names that participant, and the
+	// track's audio levels can make them the active speaker even though the
+	// link itself is Hidden. Default false.
+	Relay bool
 }
 
 // Participant is one client in a room, with a publisher connection (client

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -79,10 +78,18 @@ type layerReceiver struct {
 
 func newPublishedTrack(r *Room, p *Participant, id TrackID, remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) *publishedTrack {
 	codec := remote.Codec()
+	// A relay link's republisher publishes on behalf of a participant of
+	// another node, whose ID the upstream node put in the stream ID (see
+	// DownTrack.StreamID): the track is announced as theirs and their
+	// audio can make them the active speaker here.
+	publisher := p.id
+	if sid := remote.StreamID(); p.opts.Relay && validID(sid) {
+		publisher = ParticipantID(sid)
+	}
 	t := &publishedTrack{
 		info: TrackInfo{
 			ID:        id,
-			Publisher: p.id,
+			Publisher: publisher,
 			Kind:      remote.Kind(),
 			MimeType:  codec.MimeType,
 			StreamID:  remote.StreamID(),
@@ -96,12 +103,7 @@ func newPublishedTrack(r *Room, p *Participant, id TrackID, remote *webrtc.Track
 		announced: LayerHigh,
 	}
 	if !t.video {
-		t.audio = &audioLevelMeter{}
-		for _, e := range recv.GetParameters().HeaderExtensions {
-			if e.URI == sdp.AudioLevelURI {
-				t.audio.extID = uint8(e.ID)
-			}
-		}
+		t.audio = &audioLevelMeter{extID: audioLevelID(recv.GetParameters().HeaderExtensions)}
 	}
 	if t.video {
 		for _, tr := range recv.Tracks() {

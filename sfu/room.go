@@ -337,9 +337,11 @@ func (r *Room) speakerLoop() {
 			if t.audio == nil {
 				continue
 			}
-			// A hidden publisher (a relay link) is no speaker of its own;
-			// its meter is drained all the same.
-			if l := t.audio.drain(); l > bestLoud && !t.pub.opts.Hidden {
+			// A hidden publisher is no speaker of its own (its meter is
+			// drained all the same), but a relay link's track speaks for
+			// the participant that publishes it on another node
+			// (JoinOptions.Relay): the active speaker crosses nodes.
+			if l := t.audio.drain(); l > bestLoud && (!t.pub.opts.Hidden || t.info.Publisher != t.pub.id) {
 				best, bestLoud = t.info.Publisher, l
 			}
 		}

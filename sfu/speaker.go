@@ -4,7 +4,20 @@ import (
 	"sync/atomic"
 
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
 )
+
+// audioLevelID returns the negotiated ID of the RFC 6464 audio level
+// extension among exts, or 0 when it was not negotiated.
+func audioLevelID(exts []webrtc.RTPHeaderExtensionParameter) uint8 {
+	for _, e := range exts {
+		if e.URI == sdp.AudioLevelURI {
+			return uint8(e.ID)
+		}
+	}
+	return 0
+}
 
 // audioLevelMeter accumulates RFC 6464 audio levels of one audio track
 // between two active-speaker evaluations. It is written by the track's read

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/plenaryhq/plenary/internal/auth"
@@ -288,7 +289,9 @@ func (g *Gateway) replayChoices(m *member, ms MediaSession, t TrackInfo) {
 // (a participant cannot escape a mute by republishing, or by being moved
 // to another node).
 func (g *Gateway) ownTrack(m *member, ms MediaSession, t TrackInfo, published bool) {
-	if t.Participant != m.s.id {
+	// A relayed copy of the participant's track (left on a node it moved
+	// to) is credited to it but is not its own to mute or unpublish.
+	if t.Participant != m.s.id || strings.HasPrefix(t.ID, "relay~") {
 		return
 	}
 	m.mmu.Lock()

@@ -27,7 +27,21 @@ type AutoOptions struct {
 	// Linger is how long a link stays open after nobody needs it any more
 	// (a viewer reloading a page should not tear the link down). Default 5 s.
 	Linger time.Duration
+	// LocalInterval is how often this node's own demand (its clients'
+	// rooms) is checked against the last registry read, so that a client
+	// moved here gets its link without waiting for the next read. Default
+	// 100 ms, at most Interval.
+	LocalInterval time.Duration
+	// HubStaleAfter is how old a node's last heartbeat (Node.Updated) may
+	// be for it to serve as its region's hub. A node that died stays in
+	// the registry until its TTL expires (noderegistry.DefaultTTL, 6 s);
+	// chaining through it meanwhile would leave the region's edges without
+	// media for that long. Default 2.5 s (SFU nodes heartbeat every second).
+	HubStaleAfter time.Duration
 }
+
+// DefaultHubStaleAfter is the AutoOptions.HubStaleAfter default.
+const DefaultHubStaleAfter = 2500 * time.Millisecond
 
 // routeKey is one link Auto keeps open: from upstream, carrying root's
 // tracks of one room.
@@ -48,11 +62,11 @@ type route struct {
 }
 
 // Auto opens relay links on demand until ctx ends. Every Interval it
-// reads the registry and, for each room this node serves (a client of its
-// own is in it) and each other node whose clients publish in that room,
-// keeps one link carrying that node's tracks here. Links go through the
-// regional hub, the lowest-ID node of this node's region that is not
-// draining, when the publishing node is in another region: the hub links
+// reads the registry and, every LocalInterval, for each room this node
+// serves (a client of its own is in it) and each other node whose clients
+// publish in that room, keeps one link carrying that node's tracks here.
+// Links go through the regional hub, the lowest-ID node of this node's
+// region that is neither draining nor silent (HubStaleAfter), when the publishing node is in another region: the hub links
 // to the origin once (for the whole region's demand) and the other nodes
 // of the region link to the hub, so a track crosses each inter-region
 // pair once (origin → hub → edge). A link nobody needs any more closes
@@ -63,6 +77,9 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 	}
 	if opts.Linger <= 0 {
 		opts.Linger = 5 * time.Second
+	}
+	if opts.HubStaleAfter <= 0 {
+		opts.HubStaleAfter = DefaultHubStaleAfter
 	}
 	routes := make(map[routeKey]*route)
 	n.autoMu.Lock()
@@ -77,15 +94,42 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 			<-r.done
 		}
 	}()
-	tick := time.NewTicker(opts.Interval)
+	if opts.LocalInterval <= 0 {
+		opts.LocalInterval = 100 * time.Millisecond
+	}
+	opts.LocalInterval = min(opts.LocalInterval, opts.Interval)
+	tick := time.NewTicker(opts.LocalInterval)
 	defer tick.Stop()
+	var (
+		nodes  []noderegistry.Node
+		listed time.Time // zero until a List succeeds
+		tried  time.Time
+	)
 	for {
-		if nodes, err := dir.List(ctx); err != nil {
-			if ctx.Err() == nil {
-				n.log.Warn("relay: registry read failed", "err", err)
+		if now := time.Now(); now.Sub(tried) >= opts.Interval {
+			tried = now
+			if l, err := dir.List(ctx); err != nil {
+				if ctx.Err() == nil {
+					n.log.Warn("relay: registry read failed", "err", err)
+				}
+			} else {
+				nodes, listed = l, now
 			}
-		} else {
-			n.reconcile(ctx, routes, n.wanted(nodes), opts.Linger)
+		}
+		if !listed.IsZero() {
+			// A draining node serves as nobody's hub and keeps no link
+			// its own clients do not need: links hold hidden relay
+			// participants, and the drain waits for every participant.
+			draining, linger := n.sfu.Draining(), opts.Linger
+			if draining {
+				linger = 0
+			}
+			h := hub(n.id, draining, n.region, nodes, time.Now(), opts.HubStaleAfter)
+			want := n.wanted(nodes, h, draining)
+			if draining {
+				want = keepRoutes(want, routes)
+			}
+			n.reconcile(ctx, routes, want, linger)
 		}
 		select {
 		case <-ctx.Done():
@@ -97,14 +141,52 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 	}
 }
 
-// wanted computes the links this node should hold given the live nodes.
-func (n *Node) wanted(nodes []noderegistry.Node) map[routeKey]bool {
-	hub := n.id
-	for _, nd := range nodes {
-		if nd.Region == n.region && !nd.Draining && nd.ID < hub {
-			hub = nd.ID
-		}
+// hub returns the hub of region as node self sees it: the lowest ID among
+// self (unless draining) and the region's other nodes that are not
+// draining and heartbeated within staleAfter of now (a zero Updated counts
+// as fresh); self when there is no such node.
+func hub(self string, selfDraining bool, region string, nodes []noderegistry.Node, now time.Time, staleAfter time.Duration) string {
+	h := ""
+	if !selfDraining {
+		h = self
 	}
+	for _, nd := range nodes {
+		if nd.ID == self || nd.Region != region || nd.Draining || (h != "" && nd.ID >= h) {
+			continue
+		}
+		if !nd.Updated.IsZero() && now.Sub(nd.Updated) > staleAfter {
+			continue // silent: probably dead, not yet expired
+		}
+		h = nd.ID
+	}
+	if h == "" {
+		h = self
+	}
+	return h
+}
+
+// keepRoutes maps each wanted link to the open route carrying the same
+// root's tracks of the same room, if any, whatever its upstream: a draining
+// node's clients keep the media they get until they move away, rather than
+// waiting for a link through the region's new hub.
+func keepRoutes(want map[routeKey]bool, routes map[routeKey]*route) map[routeKey]bool {
+	out := make(map[routeKey]bool, len(want))
+	for k := range want {
+		for open := range routes {
+			if open.root == k.root && open.tenant == k.tenant && open.room == k.room {
+				k = open
+				break
+			}
+		}
+		out[k] = true
+	}
+	return out
+}
+
+// wanted computes the links this node should hold given the live nodes,
+// its region's hub and whether it drains (then it relays for its own
+// clients only, never for the region).
+func (n *Node) wanted(nodes []noderegistry.Node, hub string, draining bool) map[routeKey]bool {
 	// Rooms someone needs here: our own clients, plus, on the hub, the
 	// clients of every node of the region.
 	demand := make(map[string]bool)
@@ -114,7 +196,7 @@ func (n *Node) wanted(nodes []noderegistry.Node) map[routeKey]bool {
 			demand[k] = true
 		}
 	}
-	if hub == n.id {
+	if hub == n.id && !draining {
 		for _, nd := range nodes {
 			if nd.Region != n.region || nd.ID == n.id {
 				continue
@@ -208,7 +290,7 @@ func (n *Node) Presence() (rooms, origins map[string]int, relayed map[string][]s
 			}
 		}
 		for _, tr := range r.Tracks() {
-			if !isRelayParticipant(tr.Publisher) {
+			if !isRelayedTrack(tr.ID) {
 				origins[k]++
 				continue
 			}

@@ -89,7 +89,7 @@ func (n *Node) LinkVia(ctx context.Context, upstream, root string, t tenant.ID, 
 		_ = l.recv.Close()
 		return nil, fmt.Errorf("relay: loopback peer connection: %w", err)
 	}
-	if l.local, err = n.sfu.Join(ctx, t, room, sfu.ParticipantID(ParticipantPrefix+l.id), sfu.JoinOptions{Hidden: true}); err != nil {
+	if l.local, err = n.sfu.Join(ctx, t, room, sfu.ParticipantID(ParticipantPrefix+l.id), sfu.JoinOptions{Hidden: true, Relay: true}); err != nil {
 		_ = l.recv.Close()
 		_ = l.pub.Close()
 		return nil, fmt.Errorf("relay: join local room: %w", err)
@@ -190,7 +190,7 @@ func (l *Link) demandLoop() {
 		}
 		repeat := i%int(demandRepeat/demandInterval) == 0
 		for _, tr := range room.Tracks() {
-			if tr.Publisher != l.local.ID() || !strings.HasPrefix(string(tr.ID), prefix) {
+			if !strings.HasPrefix(string(tr.ID), prefix) { // the link's tracks (Publisher names their original publisher)
 				continue
 			}
 			want := room.TrackMaxLayer(tr.ID)

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 
@@ -55,6 +56,23 @@ func loopbackAPI(t *testing.T) *webrtc.API {
 	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
 }
 
+// levelAPI is loopbackAPI that also negotiates the RFC 6464 audio level
+// extension, as browsers do.
+func levelAPI(t *testing.T) *webrtc.API {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	require.NoError(t, me.RegisterDefaultCodecs())
+	require.NoError(t, me.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: sdp.AudioLevelURI}, webrtc.RTPCodecTypeAudio))
+	reg := &interceptor.Registry{}
+	require.NoError(t, webrtc.RegisterDefaultInterceptors(me, reg))
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(0)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetInterfaceFilter(func(name string) bool { return name == "lo" })
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(reg), webrtc.WithSettingEngine(se))
+}
+
 // client is a browser stand-in: a publisher and a subscriber connection.
 type client struct {
 	t   *testing.T
@@ -72,6 +90,12 @@ type client struct {
 	first    int64 // unwrapped sequence number of the first packet, -1 before
 	highest  int64 // highest unwrapped sequence number seen
 	done     chan struct{}
+
+	evMu   sync.Mutex
+	events []sfu.Event // events other than signaling
+	// levels is the RFC 6464 extension of the last packet of each received
+	// track (by track ID), read under the subscriber's negotiated ID.
+	levels map[string][]byte
 }
 
 // joinClient joins s's room as id with a loopback client.
@@ -91,11 +115,23 @@ func joinClientAPI(t *testing.T, s *sfu.SFU, room sfu.RoomID, id sfu.Participant
 	require.NoError(t, err)
 	c.sub, err = api.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
-	c.sub.OnTrack(func(remote *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	c.levels = map[string][]byte{}
+	c.sub.OnTrack(func(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+		var levelID uint8
+		for _, e := range recv.GetParameters().HeaderExtensions {
+			if e.URI == sdp.AudioLevelURI {
+				levelID = uint8(e.ID)
+			}
+		}
 		for {
 			pkt, _, err := remote.ReadRTP()
 			if err != nil {
 				return
+			}
+			if levelID != 0 {
+				c.evMu.Lock()
+				c.levels[remote.ID()] = append([]byte(nil), pkt.GetExtension(levelID)...)
+				c.evMu.Unlock()
 			}
 			c.packets.Add(1)
 			c.recordSeq(pkt.SequenceNumber)
@@ -124,8 +160,32 @@ func (c *client) loop() {
 			}
 		case sfu.EventICECandidate:
 			c.addCandidate(ev.Target, ev.Candidate)
+		default:
+			c.evMu.Lock()
+			c.events = append(c.events, ev)
+			c.evMu.Unlock()
 		}
 	}
+}
+
+// eventsOf returns the events of kind c received so far.
+func (c *client) eventsOf(kind sfu.EventKind) []sfu.Event {
+	c.evMu.Lock()
+	defer c.evMu.Unlock()
+	var out []sfu.Event
+	for _, ev := range c.events {
+		if ev.Kind == kind {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// level returns the audio level extension last received on track id.
+func (c *client) level(id sfu.TrackID) []byte {
+	c.evMu.Lock()
+	defer c.evMu.Unlock()
+	return c.levels[string(id)]
 }
 
 func (c *client) pc(target sfu.Target) *webrtc.PeerConnection {

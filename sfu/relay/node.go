@@ -26,11 +26,15 @@
 //     through the upstream's keyframe throttle like any subscriber's.
 //   - On the edge, the link republishes each relayed track into the local
 //     room through a hidden publisher participant "relay~<link>" (a
-//     loopback peer connection inside the process); local subscribers
-//     subscribe to it like to any track, and their PLIs are passed back up
-//     the link. Tracks nobody on the edge subscribes to are paused
-//     upstream. RFC 6464 audio levels are carried over (renumbered to the
-//     loopback's extension ID); other header extensions are hop-by-hop.
+//     loopback peer connection inside the process, joined with
+//     sfu.JoinOptions.Relay); local subscribers subscribe to it like to any
+//     track, and their PLIs are passed back up the link. Each relayed track
+//     is announced as published by its original participant (the upstream
+//     sends that ID as the track's stream ID), whose audio can make them the
+//     active speaker on the edge too. Tracks nobody on the edge subscribes
+//     to are paused upstream. RFC 6464 audio levels are carried over
+//     (renumbered at every hop: upstream down-track, link, loopback); other
+//     header extensions are hop-by-hop.
 package relay
 
 import (

@@ -43,6 +43,13 @@ func isRelayParticipant(id sfu.ParticipantID) bool {
 	return strings.HasPrefix(string(id), ParticipantPrefix)
 }
 
+// isRelayedTrack reports a track a relay link republishes (its
+// TrackInfo.Publisher is the original publisher on another node, see
+// sfu.JoinOptions.Relay; its ID starts with the link's participant ID).
+func isRelayedTrack(id sfu.TrackID) bool {
+	return strings.HasPrefix(string(id), ParticipantPrefix)
+}
+
 // RoomKey is the registry key of a room, "tenant/room" (noderegistry.Node
 // Rooms, Origins and Relayed are keyed by it).
 func RoomKey(t tenant.ID, room sfu.RoomID) string { return t.String() + "/" + string(room) }

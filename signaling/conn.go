@@ -51,7 +51,7 @@ type conn struct {
 	ping     *time.Timer // the next keepalive ping
 	done     chan struct{}
 	limiter  *rate.Limiter
-	strikes  int // consecutive rate-limited messages (reader only)
+	strikes  int  // consecutive rate-limited messages (reader only)
 	sampled  bool // observes chat delivery latency (delivery.go)
 	timers   []*time.Timer
 	closing  sync.Once

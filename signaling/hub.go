@@ -65,6 +65,11 @@ type localRoom struct {
 
 	// presence coalesces the joins' reads of the room's presence records.
 	presence presenceReader
+
+	// fanoutBuf is fanout's reusable member list, guarded by fanoutMu
+	// (the room's fanoutLoop and scheduler events both fan out).
+	fanoutMu  sync.Mutex
+	fanoutBuf []*member
 }
 
 // control is a message between gateways about one room: a moderation
@@ -327,18 +332,31 @@ func (r *localRoom) fanout(payload []byte) { r.fanoutStamped(payload, 0) }
 // fanoutStamped is fanout of an event with a server timestamp (Unix ns; 0
 // for none), which the writers observe in plenary_chat_delivery_seconds.
 func (r *localRoom) fanoutStamped(payload []byte, stamp int64) {
+	r.fanoutMu.Lock() // fanoutLoop and scheduler events (schedule.go) both fan out
+	defer r.fanoutMu.Unlock()
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
 	if err != nil {
 		r.h.gw.log.Error("prepare frame", "err", err)
 		return
 	}
 	f := frame{pm: pm, stamp: stamp}
+	// The member list is copied under the read lock and the frame delivered
+	// after it is released: delivering to 10,000 members takes tens of
+	// milliseconds, and holding the lock that long made every join (which
+	// takes the write lock to register its member) wait for a fan-out — a
+	// join storm during chat then admitted about one join per event.
 	r.mu.RLock()
-	defer r.mu.RUnlock()
+	members := r.fanoutBuf[:0]
 	for _, m := range r.members {
+		members = append(members, m)
+	}
+	r.mu.RUnlock()
+	for _, m := range members {
 		m.s.deliver(m, f)
 	}
-	metricFanout.Add(float64(len(r.members)))
+	metricFanout.Add(float64(len(members)))
+	clear(members) // no member kept alive by the buffer
+	r.fanoutBuf = members[:0]
 }
 
 // controlLoop carries out control messages one at a time, in order.

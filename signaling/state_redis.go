@@ -98,11 +98,17 @@ func NewRedisState(ctx context.Context, cfg RedisStateConfig, log *slog.Logger) 
 		log: log.With("component", "signaling-state", "backend", "redis")}, nil
 }
 
-// smallBuffers sizes the client's per-connection buffers for the state's
-// small commands: go-redis defaults to 32 KiB each way per connection (128
+// smallBuffers sizes the client's pool and its per-connection buffers for
+// the state's small commands: go-redis defaults to 32 KiB each way per connection (128
 // KiB for pipelines), megabytes once a join storm has grown the pool.
 // Large replies (a big room's presence hash) still work, in more reads.
 func smallBuffers(o *redis.Options) {
+	// A join makes several short state calls (ban, lock, presence); in a
+	// join storm of thousands the default pool (10 per CPU) had hundreds of
+	// joins queueing for a connection while Redis itself was far from busy.
+	if o.PoolSize == 0 {
+		o.PoolSize = 128
+	}
 	o.ReadBufferSize, o.WriteBufferSize = 8<<10, 8<<10
 	o.PipelineReadBufferSize, o.PipelineWriteBufferSize = 32<<10, 32<<10
 }

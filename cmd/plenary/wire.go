@@ -30,6 +30,9 @@ type backbone struct {
 	authMW    func(http.Handler) http.Handler
 	sfu       *sfu.SFU
 	media     signaling.NodeSelector // built once by mediaSelector
+	// announceDraining writes this SFU node's registry entry as draining
+	// at once (set by wireRelay when the node registers).
+	announceDraining func(ctx context.Context)
 	library   *library.Library
 	scheduler *scheduler.Service
 }
@@ -90,7 +93,14 @@ func (p *platform) wire(ctx context.Context) error {
 		// SIGTERM: refuse joins, tell every participant's gateway to move
 		// it to another node, and wait (up to --drain-timeout) until they
 		// have left before the node closes.
-		p.http.OnDrain(node.Drain)
+		p.http.OnDrain(func(ctx context.Context) error {
+			// The registry learns first (placement and relay hubs skip
+			// the node), then the gateways are told to move participants.
+			if p.announceDraining != nil {
+				p.announceDraining(ctx)
+			}
+			return node.Drain(ctx)
+		})
 		p.log.Info("sfu listening", "udp", node.UDPAddr(), "tcp", node.TCPAddr())
 
 		// WHIP ingest (OBS → stage) and WHEP playback, the standard HTTP

@@ -96,6 +96,13 @@ func (p *platform) wireRelay(ctx context.Context) error {
 				CPU: cpu.utilisation()},
 			Rooms: rooms, Origins: origins, Relayed: relayed}
 	}
+	p.announceDraining = func(ctx context.Context) {
+		n := snapshot()
+		n.Draining = true
+		if err := reg.Heartbeat(ctx, n, 0); err != nil {
+			p.log.Warn("could not mark the node draining in the registry", "err", err)
+		}
+	}
 	p.drainWorkers = append(p.drainWorkers,
 		func(ctx context.Context) error {
 			return noderegistry.Heartbeat(ctx, reg, relayHeartbeat, 0, snapshot, p.log)

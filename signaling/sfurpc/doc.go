@@ -22,11 +22,11 @@
 // the gateway re-joins the participant, as it does when a node fails.
 //
 // Sessions are leased: the client pings each node it has sessions on every
-// Config.KeepAlive (500 ms) with the list of its session IDs. A node leaves
+// Config.KeepAlive (250 ms) with the list of its session IDs. A node leaves
 // sessions not pinged for Config.SessionTTL (10 s: a gateway that died), and
 // answers with the IDs it does not know (a node that restarted) so the
 // client closes them; a node that does not answer for Config.NodeTimeout
-// (1.5 s) is considered dead and every session on it is closed, which makes
+// (1 s) is considered dead and every session on it is closed, which makes
 // the gateway move its participants to another node.
 //
 // Messages are JSON: they are control traffic (joins, SDP, candidates), a

@@ -18,8 +18,8 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultKeepAlive   = 500 * time.Millisecond
-	DefaultNodeTimeout = 1500 * time.Millisecond
+	DefaultKeepAlive   = 250 * time.Millisecond
+	DefaultNodeTimeout = time.Second
 	DefaultSessionTTL  = 10 * time.Second
 	DefaultTimeout     = 10 * time.Second
 )

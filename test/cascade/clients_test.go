@@ -40,6 +40,8 @@ func runHelper(name string) error {
 		return runPublisher()
 	case "viewers":
 		return runViewers()
+	case "members":
+		return runMembers()
 	default:
 		return fmt.Errorf("unknown helper %q", name)
 	}

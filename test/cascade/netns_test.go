@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -35,6 +36,11 @@ type cluster struct {
 
 	regions []*region
 	procs   []*exec.Cmd
+	// exits holds, per started process, a channel closed once Wait
+	// returned, and its result (exited): one Wait per process, whoever
+	// waits first.
+	exitsMu sync.Mutex
+	exits   map[*exec.Cmd]*procExit
 	wan     *wan
 	coreIf  string
 }
@@ -71,6 +77,29 @@ func (r *region) cpu() time.Duration {
 	ut, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
 	return time.Duration(ut+st) * 10 * time.Millisecond
+}
+
+// procExit is the outcome of one process's Wait.
+type procExit struct {
+	done chan struct{}
+	err  error
+}
+
+// exited waits for cmd in the background (once) and returns its outcome;
+// receive from done before reading err.
+func (c *cluster) exited(cmd *exec.Cmd) *procExit {
+	c.exitsMu.Lock()
+	defer c.exitsMu.Unlock()
+	if c.exits == nil {
+		c.exits = map[*exec.Cmd]*procExit{}
+	}
+	if e := c.exits[cmd]; e != nil {
+		return e
+	}
+	e := &procExit{done: make(chan struct{})}
+	c.exits[cmd] = e
+	go func() { e.err = cmd.Wait(); close(e.done) }()
+	return e
 }
 
 // run runs a command and fails the test with its output on error.
@@ -126,18 +155,8 @@ func newCluster(t *testing.T, names ...string) *cluster {
 	// from where the test probes the nodes' HTTP.
 	c.coreIf = "cw" + id
 	c.addPort("", c.coreIf, c.subnet+".2", "")
-	for i, spec := range names {
-		label, node, ok := strings.Cut(spec, "/")
-		if !ok {
-			node = label + "1"
-		}
-		r := &region{name: node, region: label, ns: "cas-" + id + "-" + node, nsIf: "wan0",
-			ip: fmt.Sprintf("%s.%d", c.subnet, 10+i), node: node, tokens: map[string]string{}}
-		r.url = "http://" + r.ip + ":8080"
-		c.regions = append(c.regions, r)
-		c.run("ip", "netns", "add", r.ns)
-		c.run("ip", "netns", "exec", r.ns, "ip", "link", "set", "lo", "up")
-		r.port = c.addPort("/run/netns/"+r.ns, r.nsIf, r.ip, label)
+	for _, spec := range names {
+		c.addRegion(spec)
 	}
 	c.startRedis()
 	for _, r := range c.regions {
@@ -150,6 +169,35 @@ func newCluster(t *testing.T, names ...string) *cluster {
 		c.waitReady(r)
 	}
 	return c
+}
+
+// addRegion makes the namespace of the node named by spec ("a" is node
+// "a1" in region a, "b/b2" node "b2" in region b) and joins it to the WAN.
+func (c *cluster) addRegion(spec string) *region {
+	c.t.Helper()
+	label, node, ok := strings.Cut(spec, "/")
+	if !ok {
+		node = label + "1"
+	}
+	r := &region{name: node, region: label, ns: "cas-" + c.id + "-" + node, nsIf: "wan0",
+		ip: fmt.Sprintf("%s.%d", c.subnet, 10+len(c.regions)), node: node, tokens: map[string]string{}}
+	r.url = "http://" + r.ip + ":8080"
+	c.regions = append(c.regions, r)
+	c.run("ip", "netns", "add", r.ns)
+	c.run("ip", "netns", "exec", r.ns, "ip", "link", "set", "lo", "up")
+	r.port = c.addPort("/run/netns/"+r.ns, r.nsIf, r.ip, label)
+	return r
+}
+
+// addNode adds and starts one more node (spec as for addRegion) in a
+// running cluster.
+func (c *cluster) addNode(spec string) *region {
+	c.t.Helper()
+	r := c.addRegion(spec)
+	c.prepareNode(r)
+	c.startNode(r)
+	c.waitReady(r)
+	return r
 }
 
 // addPort creates a TUN device in the namespace at nsPath ("" = ours),
@@ -225,7 +273,7 @@ func (c *cluster) startNode(r *region) {
 	cmd := exec.Command("ip", "netns", "exec", r.ns, plenaryBin, "serve", "--roles", "sfu",
 		"--listen", r.ip+":8080", "--data-dir", r.data, "--redis-url", c.redis, "--prefix", c.prefix,
 		"--region", r.region, "--node-id", r.node, "--sfu-bind-ip", r.ip, "--sfu-udp-port", "7882", "--sfu-tcp-port", "-1",
-		"--log-level", "info")
+		"--drain-timeout", "30s", "--log-level", "info")
 	c.start(cmd, "node-"+r.name)
 	r.cmd = cmd
 }
@@ -318,7 +366,7 @@ func (c *cluster) dumpLogs() {
 // teardown stops every process and removes namespaces and links, also
 // after a failure.
 func (c *cluster) teardown() {
-	if c.t.Failed() {
+	if c.t.Failed() || os.Getenv("CASCADE_LOGS") != "" {
 		c.dumpLogs()
 	}
 	for i := len(c.procs) - 1; i >= 0; i-- {
@@ -327,13 +375,12 @@ func (c *cluster) teardown() {
 			continue
 		}
 		_ = syscall.Kill(-p.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = p.Wait(); close(done) }()
+		e := c.exited(p)
 		select {
-		case <-done:
+		case <-e.done:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-p.Process.Pid, syscall.SIGKILL)
-			<-done
+			<-e.done
 		}
 	}
 	if c.wan != nil {
@@ -371,7 +418,9 @@ func (c *cluster) helper(ctx context.Context, r *region, name string, env map[st
 	}
 	c.procs = append(c.procs, cmd)
 	wait := func() ([]byte, error) {
-		err := cmd.Wait()
+		e := c.exited(cmd)
+		<-e.done
+		err := e.err
 		_ = logf.Close()
 		return lastLine(out.Bytes()), err
 	}

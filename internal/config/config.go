@@ -67,6 +67,11 @@ type Config struct {
 	// AMQPURL selects RabbitMQ for durable jobs. Default: the in-process
 	// queue persisted in the store.
 	AMQPURL string `yaml:"amqp_url"`
+	// AMQPQueueType is the RabbitMQ queue type Plenary declares: "classic"
+	// (default; one node holds each queue) or "quorum" (replicated, for a
+	// cluster of 3 or more nodes). Existing queues keep their type: changing
+	// it needs them emptied and deleted first (docs/operations.md).
+	AMQPQueueType string `yaml:"amqp_queue_type"`
 	// Prefix namespaces Redis channels and RabbitMQ queues so that several
 	// deployments or test runs can share one server. Default "plenary".
 	Prefix string `yaml:"prefix"`
@@ -120,6 +125,7 @@ func Defaults() Config {
 		MongoDatabase:  "plenary",
 		MongoListen:    "127.0.0.1:0",
 		Prefix:         "plenary",
+		AMQPQueueType:  "classic",
 		Region:         "local",
 		SFUUDPPort:     7882,
 		SFUTCPPort:     7881,
@@ -179,6 +185,9 @@ func (c *Config) Validate() error {
 	checkURL("mongo-uri", c.MongoURI, "mongodb", "mongodb+srv")
 	checkURL("redis-url", c.RedisURL, "redis", "rediss", "unix")
 	checkURL("amqp-url", c.AMQPURL, "amqp", "amqps")
+	if c.AMQPQueueType != "classic" && c.AMQPQueueType != "quorum" {
+		bad("--amqp-queue-type %q: want classic or quorum", c.AMQPQueueType)
+	}
 	if c.DataDir == "" {
 		bad("--data-dir must not be empty")
 	}

@@ -66,6 +66,8 @@ func TestValidateSaysWhatToChange(t *testing.T) {
 		{[]string{"--listen", "nonsense"}, "--listen"},
 		{[]string{"--redis-url", "http://x"}, "--redis-url"},
 		{[]string{"--amqp-url", "redis://x"}, "--amqp-url"},
+		{[]string{"--amqp-queue-type", "stream"}, "--amqp-queue-type"},
+		{[]string{"--amqp-queue-type", ""}, "--amqp-queue-type"},
 		{[]string{"--mongo-uri", "postgres://x"}, "--mongo-uri"},
 		{[]string{"--log-level", "loud"}, "--log-level"},
 		{[]string{"--drain-timeout", "0s"}, "--drain-timeout"},
@@ -86,4 +88,28 @@ func TestBadEnvValue(t *testing.T) {
 	_, err := load(t, nil, map[string]string{"PLENARY_DRAIN_TIMEOUT": "soon"})
 	require.ErrorIs(t, err, ErrInvalid)
 	require.ErrorContains(t, err, "PLENARY_DRAIN_TIMEOUT")
+}
+
+func TestAMQPQueueType(t *testing.T) {
+	cfg, err := load(t, nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, "classic", cfg.AMQPQueueType, "default")
+
+	cfg, err = load(t, nil, map[string]string{"PLENARY_AMQP_QUEUE_TYPE": "quorum"})
+	require.NoError(t, err)
+	require.Equal(t, "quorum", cfg.AMQPQueueType, "env")
+
+	file := filepath.Join(t.TempDir(), "q.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("amqp_queue_type: quorum\n"), 0o600))
+	cfg, err = load(t, []string{"--config", file}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "quorum", cfg.AMQPQueueType, "YAML")
+
+	cfg, err = load(t, []string{"--amqp-queue-type=classic"}, map[string]string{"PLENARY_AMQP_QUEUE_TYPE": "quorum"})
+	require.NoError(t, err)
+	require.Equal(t, "classic", cfg.AMQPQueueType, "flag over env")
+
+	_, err = load(t, nil, map[string]string{"PLENARY_AMQP_QUEUE_TYPE": "Quorum"})
+	require.ErrorIs(t, err, ErrInvalid)
+	require.ErrorContains(t, err, "--amqp-queue-type")
 }

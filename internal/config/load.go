@@ -33,6 +33,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.MongoListen, "mongo-listen", c.MongoListen, "address the embedded store serves other local Plenary processes on (port 0 = any free port)")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "Redis URL for cross-process pub/sub, e.g. redis://127.0.0.1:6379/0 (default: in-process bus)")
 	fs.StringVar(&c.AMQPURL, "amqp-url", c.AMQPURL, "RabbitMQ URL for durable jobs, e.g. amqp://guest:guest@127.0.0.1:5672/ (default: in-process queue kept in the store)")
+	fs.StringVar(&c.AMQPQueueType, "amqp-queue-type", c.AMQPQueueType, "type of the RabbitMQ queues Plenary declares: classic (one node) or quorum (replicated; needs existing queues emptied and deleted first)")
 	fs.StringVar(&c.Prefix, "prefix", c.Prefix, "namespace for Redis channels and RabbitMQ queues shared with other deployments")
 	fs.StringVar(&c.Region, "region", c.Region, "region of this node, for media placement and relays")
 	fs.StringVar(&c.NodeID, "node-id", c.NodeID, "ID of this SFU node in the node registry and on the bus (default <region>-<hostname>)")

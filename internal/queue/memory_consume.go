@@ -36,31 +36,11 @@ type memConsumer struct {
 // Consume runs h for the jobs of queue until ctx is done or the queue is
 // closed, then waits for the running handlers and returns nil.
 func (q *MemoryQueue) Consume(ctx context.Context, queue string, h Handler, opts ConsumeOptions) error {
-	if h == nil {
-		return errors.New("queue: nil handler")
-	}
-	if err := ValidQueueName(queue); err != nil {
+	ctx, opts, done, err := q.gate().begin(ctx, queue, h, opts)
+	if err != nil {
 		return err
 	}
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return ErrClosed
-	}
-	q.consumers.Add(1)
-	q.mu.Unlock()
-	defer q.consumers.Done()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-q.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	opts = opts.withDefaults()
+	defer done()
 	c := &memConsumer{
 		q:     q,
 		queue: queue,

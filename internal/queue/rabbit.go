@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +27,27 @@ type RabbitConfig struct {
 	// ReconnectMax caps the delay between redials after the connection is
 	// lost. Default 10s.
 	ReconnectMax time.Duration
+	// QueueType is the x-queue-type of every queue declared: QueueClassic
+	// (default) or QueueQuorum (replicated over the cluster's nodes). A
+	// queue keeps the type it was created with: see RabbitQueue for the
+	// delay queues, and migrate by emptying and deleting the queues first.
+	QueueType string
+}
+
+// Queue types of RabbitConfig.QueueType.
+const (
+	QueueClassic = "classic"
+	QueueQuorum  = "quorum"
+)
+
+// ValidQueueType reports whether t can be RabbitConfig.QueueType ("" is
+// QueueClassic).
+func ValidQueueType(t string) error {
+	switch t {
+	case "", QueueClassic, QueueQuorum:
+		return nil
+	}
+	return fmt.Errorf("queue type %q: want %q or %q", t, QueueClassic, QueueQuorum)
 }
 
 func (c RabbitConfig) withDefaults() RabbitConfig {
@@ -33,6 +56,9 @@ func (c RabbitConfig) withDefaults() RabbitConfig {
 	}
 	if c.ReconnectMax <= 0 {
 		c.ReconnectMax = 10 * time.Second
+	}
+	if c.QueueType == "" {
+		c.QueueType = QueueClassic
 	}
 	return c
 }
@@ -53,7 +79,16 @@ func (c RabbitConfig) withDefaults() RabbitConfig {
 //     waits behind another (no head-of-line blocking) and no plugin is
 //     needed. A delay is split into power-of-two hops: a message arriving
 //     early at its main queue is sent on to the next hop by the consumer.
-//     Idle delay queues expire (x-expires).
+//     Classic delay queues expire when idle (x-expires, kept off while in
+//     use by re-declaring them). Quorum delay queues do not expire: a
+//     quorum queue's x-expires is not pushed back by re-declaration, and
+//     the queue is deleted with its messages (seen on RabbitMQ 3.10.8).
+//     They dead-letter at-least-once (x-dead-letter-strategy, which needs
+//     x-overflow=reject-publish), so a delayed job leaves its delay queue
+//     only once its main queue has confirmed it; there are at most
+//     maxDelayExp+1 of them per prefix, mostly empty.
+//
+// All queues get the configured x-queue-type (RabbitConfig.QueueType).
 //
 // Messages are persistent and every publish waits for the broker's confirm.
 // A retry republishes the job with its attempt count, error and backoff in
@@ -98,6 +133,11 @@ type rabbitState struct {
 	up   chan struct{} // closed once connected
 	down chan struct{} // closed once the connection is lost
 
+	// unlimitedDeliveries says to declare quorum main and dead-letter
+	// queues with x-delivery-limit=-1: the broker (4.0 or later) would
+	// otherwise drop a message returned to its queue 20 times.
+	unlimitedDeliveries bool
+
 	mu       sync.Mutex
 	declared map[string]bool     // main queues declared on this connection
 	delays   map[int64]time.Time // delay queues declared on this connection
@@ -122,6 +162,9 @@ func NewRabbitQueue(ctx context.Context, cfg RabbitConfig, log *slog.Logger) (*R
 	}
 	if err := ValidQueueName(cfg.Prefix); err != nil {
 		return nil, fmt.Errorf("rabbitmq prefix: %w", err)
+	}
+	if err := ValidQueueType(cfg.QueueType); err != nil {
+		return nil, fmt.Errorf("rabbitmq: %w", err)
 	}
 	if log == nil {
 		log = slog.Default()
@@ -180,6 +223,7 @@ func (q *RabbitQueue) connect() (*rabbitState, error) {
 	}
 	st := newRabbitState()
 	st.conn = conn
+	st.unlimitedDeliveries = q.cfg.QueueType == QueueQuorum && brokerMajor(conn.Properties) >= 4
 	fail := func(what string, err error) (*rabbitState, error) {
 		_ = conn.Close()
 		return nil, fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
@@ -201,7 +245,7 @@ func (q *RabbitQueue) connect() (*rabbitState, error) {
 	}
 	q.mu.Unlock()
 	for _, name := range known {
-		if err := q.declareQueue(setup, name); err != nil {
+		if err := q.declareQueue(setup, st, name); err != nil {
 			return fail("declare queue "+name, err)
 		}
 		st.declared[name] = true
@@ -228,6 +272,7 @@ func (q *RabbitQueue) install(ready *rabbitState) {
 	st := q.st
 	st.conn, st.pub, st.connDown, st.pubDown = ready.conn, ready.pub, ready.connDown, ready.pubDown
 	st.declared = ready.declared
+	st.unlimitedDeliveries = ready.unlimitedDeliveries
 	close(st.up)
 }
 
@@ -361,17 +406,48 @@ func (q *RabbitQueue) exchangeDelay() string { return q.cfg.Prefix + "._delay" }
 func (q *RabbitQueue) exchangeReady() string { return q.cfg.Prefix + "._ready" }
 
 // declareQueue declares the main and dead-letter queues of a logical queue
-// and binds the main queue to the ready exchange.
-func (q *RabbitQueue) declareQueue(ch *amqp.Channel, queue string) error {
+// on st's broker and binds the main queue to the ready exchange.
+//
+// Both are requeued into: the main queue when a consumer stops mid-job, the
+// dead-letter queue by every DeadLetters listing. Quorum queues on RabbitMQ
+// 4.0 or later drop a message returned 20 times unless declared with
+// x-delivery-limit=-1, which RabbitMQ 3.x reads as 0 (drop on the first
+// return), hence the version test.
+func (q *RabbitQueue) declareQueue(ch *amqp.Channel, st *rabbitState, queue string) error {
 	main := q.mainName(queue)
-	if _, err := ch.QueueDeclare(main, true, false, false, false, nil); err != nil {
+	args := amqp.Table{"x-queue-type": q.cfg.QueueType}
+	if st.unlimitedDeliveries {
+		args["x-delivery-limit"] = int64(-1)
+	}
+	if _, err := ch.QueueDeclare(main, true, false, false, false, args); err != nil {
 		return err
 	}
 	if err := ch.QueueBind(main, main, q.exchangeReady(), false, nil); err != nil {
 		return err
 	}
-	_, err := ch.QueueDeclare(q.dlqName(queue), true, false, false, false, nil)
+	_, err := ch.QueueDeclare(q.dlqName(queue), true, false, false, false, args)
 	return err
+}
+
+// delayArgs are the arguments of the delay queue of ms milliseconds.
+func (q *RabbitQueue) delayArgs(ms int64) amqp.Table {
+	args := amqp.Table{
+		"x-queue-type":           q.cfg.QueueType,
+		"x-message-ttl":          ms,
+		"x-dead-letter-exchange": q.exchangeReady(),
+	}
+	if q.cfg.QueueType == QueueQuorum {
+		// No x-expires (see RabbitQueue), and dead letters kept until the
+		// main queue confirms them: the default (at-most-once) drops a
+		// delayed job if its main queue cannot take it at that moment.
+		args["x-dead-letter-strategy"] = "at-least-once"
+		args["x-overflow"] = "reject-publish"
+		return args
+	}
+	// Longer than any message published after the last declaration (at most
+	// delayRedeclare ago) can stay in the queue.
+	args["x-expires"] = 2*ms + 5*60*1000
+	return args
 }
 
 // ensureQueue declares a logical queue's topology once per connection.
@@ -389,7 +465,7 @@ func (q *RabbitQueue) ensureQueue(st *rabbitState, queue string) error {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	defer func() { _ = ch.Close() }()
-	if err := q.declareQueue(ch, queue); err != nil {
+	if err := q.declareQueue(ch, st, queue); err != nil {
 		return fmt.Errorf("%w: declare %s: %w", ErrUnavailable, queue, err)
 	}
 	st.mu.Lock()
@@ -407,13 +483,13 @@ func (q *RabbitQueue) ensureQueue(st *rabbitState, queue string) error {
 const delayRedeclare = time.Minute
 
 // ensureDelay declares the delay queue of ms milliseconds and its binding.
-// x-expires is 2·ms + 5 min: longer than any message published after the
-// last declaration (at most delayRedeclare ago) can stay in it.
+// A classic one is declared again every delayRedeclare to keep it from
+// expiring; a quorum one, which does not expire, once per connection.
 func (q *RabbitQueue) ensureDelay(st *rabbitState, ms int64) error {
 	st.mu.Lock()
 	at, ok := st.delays[ms]
 	st.mu.Unlock()
-	if ok && time.Since(at) < delayRedeclare {
+	if ok && (q.cfg.QueueType == QueueQuorum || time.Since(at) < delayRedeclare) {
 		return nil
 	}
 	ch, err := st.conn.Channel()
@@ -422,11 +498,7 @@ func (q *RabbitQueue) ensureDelay(st *rabbitState, ms int64) error {
 	}
 	defer func() { _ = ch.Close() }()
 	name := q.delayName(ms)
-	_, err = ch.QueueDeclare(name, true, false, false, false, amqp.Table{
-		"x-message-ttl":          ms,
-		"x-dead-letter-exchange": q.exchangeReady(),
-		"x-expires":              2*ms + 5*60*1000,
-	})
+	_, err = ch.QueueDeclare(name, true, false, false, false, q.delayArgs(ms))
 	if err != nil {
 		return fmt.Errorf("%w: declare %s: %w", ErrUnavailable, name, err)
 	}
@@ -441,6 +513,18 @@ func (q *RabbitQueue) ensureDelay(st *rabbitState, ms int64) error {
 	st.delays[ms] = time.Now()
 	st.mu.Unlock()
 	return nil
+}
+
+// brokerMajor returns the major version the broker announced in its
+// connection properties, or 0 if it is missing or unreadable.
+func brokerMajor(props amqp.Table) int {
+	v, _ := props["version"].(string)
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // errConnLost means the operation failed because the connection it used

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -16,31 +15,11 @@ import (
 // success, acked after the retry or dead letter was confirmed, or requeued
 // when the consumer stops mid-job.
 func (q *RabbitQueue) Consume(ctx context.Context, queue string, h Handler, opts ConsumeOptions) error {
-	if h == nil {
-		return errors.New("queue: nil handler")
-	}
-	if err := ValidQueueName(queue); err != nil {
+	ctx, opts, done, err := q.gate().begin(ctx, queue, h, opts)
+	if err != nil {
 		return err
 	}
-	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		return ErrClosed
-	}
-	q.consumers.Add(1)
-	q.mu.Unlock()
-	defer q.consumers.Done()
-
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-q.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	opts = opts.withDefaults()
+	defer done()
 	for ctx.Err() == nil {
 		st, err := q.current(ctx)
 		if err != nil {

@@ -2,6 +2,7 @@ package signaling
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -169,8 +170,16 @@ func (g *Gateway) moveMedia(m *member, old MediaSession, reason string) {
 			case <-time.After(moveRetryDelay):
 			}
 		}
+		avoid := []string{from.ID()}
+		if reason == movedFailed && attempt >= moveAttempts/2 && errors.Is(err, ErrNoMedia) {
+			// A session can end on a node that is alive (an event lost
+			// on the bus): once there is no other node, the same node
+			// may take the participant back (a dead one fails the join
+			// or has left the registry by now).
+			avoid = nil
+		}
 		ctx, cancel := context.WithTimeout(g.ctx, g.cfg.RequestTimeout)
-		ms, node, err = g.joinMedia(ctx, m, false, from.ID())
+		ms, node, err = g.joinMedia(ctx, m, false, avoid...)
 		cancel()
 		if err == nil {
 			break

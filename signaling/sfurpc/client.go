@@ -35,6 +35,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	pending  map[uint64]chan message
+	joining  map[uint64]*remoteSession // join requests in flight
 	sessions map[string]*remoteSession
 	nodes    map[string]*nodeState
 	closed   bool
@@ -61,7 +62,7 @@ func NewClient(ctx context.Context, b bus.Bus, gatewayID string, cfg Config, log
 		return nil, fmt.Errorf("sfurpc: subscribe %s: %w", ch, err)
 	}
 	c := &Client{bus: b, id: gatewayID, cfg: cfg.withDefaults(), log: log.With("component", "sfurpc", "gateway", gatewayID),
-		sub: sub, done: make(chan struct{}), pending: make(map[uint64]chan message),
+		sub: sub, done: make(chan struct{}), pending: make(map[uint64]chan message), joining: make(map[uint64]*remoteSession),
 		sessions: make(map[string]*remoteSession), nodes: make(map[string]*nodeState)}
 	c.wg.Add(2)
 	go c.route()
@@ -111,6 +112,15 @@ func (c *Client) route() {
 			c.mu.Lock()
 			ch := c.pending[m.ID]
 			delete(c.pending, m.ID)
+			if rs := c.joining[m.ID]; rs != nil {
+				// Register a joined session here, in arrival order: its
+				// first events follow this reply on the channel.
+				delete(c.joining, m.ID)
+				if m.Err == nil && m.Session != "" && ch != nil && !c.closed {
+					rs.id = m.Session
+					c.sessions[rs.id] = rs
+				}
+			}
 			c.mu.Unlock()
 			if ch != nil {
 				ch <- m // buffered 1
@@ -196,6 +206,12 @@ func (c *Client) pingNode(node string, ids []string) {
 
 // call sends req to node and waits for its reply.
 func (c *Client) call(ctx context.Context, node string, req request) (message, error) {
+	return c.callJoin(ctx, node, req, nil)
+}
+
+// callJoin is call; for a join, rs is registered under the session ID of
+// the reply by the route goroutine, before any event of the session.
+func (c *Client) callJoin(ctx context.Context, node string, req request, rs *remoteSession) (message, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
@@ -220,10 +236,14 @@ func (c *Client) call(ctx context.Context, node string, req request) (message, e
 		return message{}, fmt.Errorf("%w: sfurpc client closed", signaling.ErrMediaClosed)
 	}
 	c.pending[req.ID] = wait
+	if rs != nil {
+		c.joining[req.ID] = rs
+	}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.pending, req.ID)
+		delete(c.joining, req.ID)
 		c.mu.Unlock()
 	}()
 	if err := c.bus.Publish(ctx, ch, raw); err != nil {
@@ -253,7 +273,8 @@ func (n *remoteNode) ID() string { return n.id }
 
 // Join implements signaling.MediaNode.
 func (n *remoteNode) Join(ctx context.Context, t tenant.ID, room, participant string, opts signaling.MediaJoinOptions) (signaling.MediaSession, error) {
-	m, err := n.c.call(ctx, n.id, request{Op: opJoin, Tenant: string(t), Room: room, Participant: participant, Opts: &opts})
+	rs := &remoteSession{c: n.c, node: n.id, events: make(chan signaling.MediaEvent, eventBuffer)}
+	m, err := n.c.callJoin(ctx, n.id, request{Op: opJoin, Tenant: string(t), Room: room, Participant: participant, Opts: &opts}, rs)
 	if err != nil {
 		if errors.Is(err, ErrTimeout) {
 			// The node may have joined after all: it expires the
@@ -262,14 +283,12 @@ func (n *remoteNode) Join(ctx context.Context, t tenant.ID, room, participant st
 		}
 		return nil, err
 	}
-	rs := &remoteSession{c: n.c, node: n.id, id: m.Session, events: make(chan signaling.MediaEvent, eventBuffer)}
 	n.c.mu.Lock()
-	if n.c.closed {
+	if n.c.closed || n.c.sessions[m.Session] != rs {
 		n.c.mu.Unlock()
 		go func() { _, _ = n.c.call(context.Background(), n.id, request{Op: opLeave, Session: m.Session}) }()
 		return nil, fmt.Errorf("%w: sfurpc client closed", signaling.ErrMediaClosed)
 	}
-	n.c.sessions[rs.id] = rs
 	if n.c.nodes[n.id] == nil {
 		n.c.nodes[n.id] = &nodeState{lastAnswer: time.Now()}
 	}

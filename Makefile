@@ -30,12 +30,19 @@ run:
 	$(MAKE) build
 	$(BIN) serve --demo --listen $(LISTEN)
 
+# RACE_SLOW: 10,000 jobs through the store-backed queue (issue 2's
+# exactly-once acceptance); under -race FerretDB alone takes > 10 min.
+RACE_SLOW := ^TestMemoryConformance$$/^TenThousandExactlyOnce$$
+
 ## test: install/start what the tests need, then run every test.
 test:
 	bash scripts/deps.sh
 	$(MAKE) web
 	$(GO) vet ./...
-	CI=$${CI:-true} $(GO) test $(TESTFLAGS) ./...
+	CI=$${CI:-true} $(GO) test $(TESTFLAGS) -skip '$(RACE_SLOW)' ./...
+	# Not skipped: run without the race detector, which slows the embedded
+	# FerretDB it drives (in the test process) past any sane deadline.
+	CI=$${CI:-true} $(GO) test -count=1 -timeout 10m -run '$(RACE_SLOW)' ./internal/queue/
 
 test-short:
 	$(GO) test -count=1 ./...

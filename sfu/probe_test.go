@@ -84,7 +84,7 @@ func TestProbingSpeedsUpUpgrade(t *testing.T) {
 	start := time.Now()
 	probing.p.SetMaxBitrate(5_000_000)
 	plain.p.SetMaxBitrate(5_000_000)
-	waitFor(t, 30*time.Second, "probing viewer switches up to layer f", func() bool {
+	waitFor(t, 90*time.Second, "probing viewer switches up to layer f", func() bool {
 		_, m := probing.received(tid).snapshot()
 		return m == 'c'
 	})

@@ -105,7 +105,7 @@
       case 'presence.update': upsert(d.participant); break;
       case 'presence.leave': state.participants.delete(d.participant.id); dropTile(d.participant.id); render(); break;
       case 'room.state': state.locked = d.locked; render(); break;
-      case 'media.offer': subChain = subChain.then(() => onSubscriberOffer(d.sdp)).catch(report); break;
+      case 'media.offer': { const pc = sub; subChain = subChain.then(() => onSubscriberOffer(pc, d.sdp)).catch(report); break; }
       case 'media.ice': addRemoteCandidate(d.target, d.candidate); break;
       case 'media.track': if (d.state === 'unpublished') pruneTile(d.track.participant); break;
       case 'media.reset': resetMedia(d.can_publish); break; // replaced session (demotion)
@@ -202,12 +202,17 @@
     };
   }
 
-  async function onSubscriberOffer(sdp) {
-    const pc = sub;
+  // pc is the subscriber connection the offer arrived for: an offer still
+  // queued when media.moved replaced the connections belongs to the old
+  // node and must not touch the new connection.
+  async function onSubscriberOffer(pc, sdp) {
+    if (pc !== sub) return;
     await pc.setRemoteDescription({ type: 'offer', sdp });
+    if (pc !== sub) return;
     flushRemote('subscriber', pc);
     const answer = await pc.createAnswer();
     await pc.setLocalDescription(answer);
+    if (pc !== sub) return;
     await request('media.answer', { type: 'answer', sdp: answer.sdp });
     markReady('subscriber');
   }

@@ -104,13 +104,18 @@ export class Media {
 
   /** onOffer answers the server's subscriber offer. */
   onOffer(sdp: string): void {
+    // The connection the offer arrived for: an offer still queued when
+    // media.moved replaced the connections belongs to the old node.
+    const pc = this.sub!;
     this.subChain = this.subChain
       .then(async () => {
-        const pc = this.sub!;
+        if (pc !== this.sub) return;
         await pc.setRemoteDescription({ type: 'offer', sdp });
+        if (pc !== this.sub) return;
         this.flushRemote('subscriber', pc);
         const answer = await pc.createAnswer();
         await pc.setLocalDescription(answer);
+        if (pc !== this.sub) return;
         await this.conn.request('media.answer', { type: 'answer', sdp: answer.sdp });
         this.markReady('subscriber');
       })

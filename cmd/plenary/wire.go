@@ -22,19 +22,19 @@ import (
 
 // backbone holds the shared services every role is built on.
 type backbone struct {
-	bus       bus.Bus
-	queue     queue.Queue
-	tenants   *auth.Tenants
-	issuer    *auth.Issuer
-	verifier  auth.Verifier
-	authMW    func(http.Handler) http.Handler
-	sfu       *sfu.SFU
-	media     signaling.NodeSelector // built once by mediaSelector
+	bus      bus.Bus
+	queue    queue.Queue
+	tenants  *auth.Tenants
+	issuer   *auth.Issuer
+	verifier auth.Verifier
+	authMW   func(http.Handler) http.Handler
+	sfu      *sfu.SFU
+	media    signaling.NodeSelector // built once by mediaSelector
 	// announceDraining writes this SFU node's registry entry as draining
 	// at once (set by wireRelay when the node registers).
 	announceDraining func(ctx context.Context)
-	library   *library.Library
-	scheduler *scheduler.Service
+	library          *library.Library
+	scheduler        *scheduler.Service
 }
 
 // worker is a long-running part of a role; it returns when ctx ends.

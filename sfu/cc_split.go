@@ -4,7 +4,6 @@ import (
 	"sync"
 
 	"github.com/pion/interceptor"
-	"github.com/pion/rtp"
 )
 
 // The congestion-control interceptor has to sit at two different places of
@@ -82,23 +81,9 @@ type ccRTPHalf struct {
 	cc interceptor.Interceptor
 }
 
-// BindLocalStream implements interceptor.Interceptor. Pion's estimator
-// makes an attributes map for every packet written without one (to pass the
-// TWCC extension ID down), which is every forwarded packet: the stream gets
-// one map, emptied and reused packet after packet. That is safe because a
-// stream's packets are written one at a time (under the down-track's lock)
-// and nothing below keeps the map after Write returns (the NACK responder
-// copies header and payload; retransmissions do not pass here).
+// BindLocalStream implements interceptor.Interceptor.
 func (c *ccRTPHalf) BindLocalStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	next := c.cc.BindLocalStream(info, w)
-	attrs := interceptor.Attributes{}
-	return interceptor.RTPWriterFunc(func(h *rtp.Header, payload []byte, a interceptor.Attributes) (int, error) {
-		if a == nil {
-			clear(attrs)
-			a = attrs
-		}
-		return next.Write(h, payload, a)
-	})
+	return c.cc.BindLocalStream(info, w)
 }
 
 // UnbindLocalStream implements interceptor.Interceptor.

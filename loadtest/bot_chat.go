@@ -173,6 +173,11 @@ func (b *wsBot) dial(ctx context.Context, tok string) (*conn, error) {
 		}}
 	if b.media != nil {
 		opts.EventBuffer = 256
+	} else {
+		// A chat bot reads nothing from Events: every frame but the
+		// replies its Requests wait for is handled by onFrame alone.
+		opts.OnFrame = nil
+		opts.Consumed = func(data []byte) bool { return b.onFrame(c, data) }
 	}
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
@@ -221,8 +226,10 @@ func (b *wsBot) join(ctx context.Context, c *conn, since uint64) error {
 	return nil
 }
 
-// onFrame handles one received frame in the client's reader goroutine.
-func (b *wsBot) onFrame(c *conn, data []byte) {
+// onFrame handles one received frame in the client's reader goroutine. It
+// reports whether the client may skip the frame (Options.Consumed): all
+// but replies, which the client's Requests wait for.
+func (b *wsBot) onFrame(c *conn, data []byte) bool {
 	rec := b.r.rec
 	rec.Inc(CounterFramesReceived)
 	f := scanFrame(data)
@@ -271,6 +278,7 @@ func (b *wsBot) onFrame(c *conn, data []byte) {
 			drain(cl.Events())
 		}
 	}
+	return len(f.re) == 0
 }
 
 // onReply counts the reply to one of the bot's fire-and-forget requests.

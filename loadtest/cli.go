@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/plenaryhq/plenary/internal/httpserver"
 	"io"
 	"log/slog"
 	"net/url"
@@ -66,7 +67,7 @@ func Command(ctx context.Context, args []string, env CommandEnv) error {
 		targets, mediaTargets, ifaces  listValue
 		scenario, report, shard, runID string
 		tenantID, orgToken, tokenURL   string
-		logLevel                       string
+		logLevel, debugListen          string
 		workers, maxConnecting         int
 		loopback, quiet                bool
 	)
@@ -84,6 +85,7 @@ func Command(ctx context.Context, args []string, env CommandEnv) error {
 	fs.Var(&ifaces, "ice-interface", "network interface media bots gather ICE candidates on; repeat for several (default: all)")
 	fs.BoolVar(&loopback, "ice-loopback", false, "also gather loopback candidates (automatic when every target is on loopback)")
 	fs.BoolVar(&quiet, "quiet", false, "no progress line")
+	fs.StringVar(&debugListen, "debug-listen", "", "address serving Go's profiler at /debug/pprof/ while the run lasts, e.g. 127.0.0.1:6061 (default: off)")
 	fs.StringVar(&logLevel, "log-level", "warn", "log level of the tester's own logs on stderr: debug, info, warn or error")
 	var openIssuer func(ctx context.Context) (*auth.Issuer, func() error, error)
 	if env.BindStore != nil {
@@ -139,6 +141,15 @@ func Command(ctx context.Context, args []string, env CommandEnv) error {
 		opts.Tokens = IssuerTokens(iss, tid)
 	default:
 		return fmt.Errorf("%w: give --organizer-token, or the deployment's store (--data-dir or --mongo-uri)", ErrNoTokens)
+	}
+	if debugListen != "" {
+		dctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			if err := httpserver.ServeDebug(dctx, debugListen, opts.Log); err != nil {
+				opts.Log.Warn("profiler", "err", err)
+			}
+		}()
 	}
 	rep, err := Run(ctx, opts)
 	if rep != nil {

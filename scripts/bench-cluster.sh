@@ -8,8 +8,9 @@
 #   e.g. scripts/bench-cluster.sh loadtest/scenarios/keynote.yaml /tmp/keynote 2
 #
 # Env: REDIS_URL (default redis://127.0.0.1:6379/0), PLENARY_BIN (default
-# bin/plenary, built if missing). Every process's log and RSS samples land in
-# OUT_DIR; the merged report in OUT_DIR/merged. Exit code: the merge's (1 when
+# bin/plenary, built if missing), PPROF_PORT (when set, gateway i serves
+# /debug/pprof/ on 127.0.0.1:PPROF_PORT+i and shard i on PPROF_PORT+10+i).
+# Every process's log and RSS samples land in OUT_DIR; the merged report in OUT_DIR/merged. Exit code: the merge's (1 when
 # an SLO failed).
 set -euo pipefail
 scenario=${1:?scenario file}
@@ -44,9 +45,10 @@ for _ in $(seq 1 600); do grep -q 'organizer:' "$out/sfu.out" && break; sleep 0.
 mongo=$(grep -m1 -o -- '--mongo-uri .*' "$out/sfu.out" | cut -d' ' -f2)
 org=$(grep -m1 'organizer:' "$out/sfu.out" | sed 's/.*token=//')
 org=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]))' "$org")
+debug() { [ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$((PPROF_PORT + $1))"; true; }
 gws=()
 for i in 1 2; do
-  "$bin" serve --roles signaling,chat,web --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
+  "$bin" serve $(debug "$i") --roles signaling,chat,web --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
     --listen 127.0.0.1:0 --data-dir "$out/data-gw$i" --log-level warn >"$out/gw$i.out" 2>"$out/gw$i.log" & pids+=($!)
   gws+=("$(wait_up "$out/gw$i.out")")
 done
@@ -63,7 +65,7 @@ runid="bench$(date +%s)"
 lt=()
 for ((i = 0; i < shards; i++)); do
   "$bin" loadtest --target "$targets" --tenant demo --organizer-token "$org" --scenario "$scenario" \
-    --shard "$i/$shards" --run-id "$runid" --report "$out/shard-$i" $([ "$i" -gt 0 ] && echo --quiet) \
+    --shard "$i/$shards" $(debug $((10 + i))) --run-id "$runid" --report "$out/shard-$i" $([ "$i" -gt 0 ] && echo --quiet) \
     2>"$out/shard-$i.log" & lt+=($!)
 done
 status=0

@@ -115,13 +115,13 @@ func (s *session) reply(e *protocol.Envelope, data any, pe *protocol.Error) {
 		if validRoom(room) != nil {
 			room = "" // never echo what is not a room name
 		}
-		s.sendFrame(frame{b: mustJSON(&protocol.Envelope{V: protocol.Version, Re: e.ID, Type: typeError, Room: room, Error: pe})})
+		s.sendFrame(&frameData{b: mustJSON(&protocol.Envelope{V: protocol.Version, Re: e.ID, Type: typeError, Room: room, Error: pe})})
 		return
 	}
 	if e.ID == "" {
 		return
 	}
-	s.sendFrame(frame{b: ackFrame(e, data)})
+	s.sendFrame(&frameData{b: ackFrame(e, data)})
 }
 
 // ackFrame encodes the ack of request e.

@@ -42,16 +42,20 @@
 // stream, so the count is an exact position and the server continues with
 // the next frame: missed events arrive in order, exactly once, and room
 // events need no per-client sequence number (which is what lets them be
-// shared PreparedMessages).
+// shared frames).
 //
 // # Rooms and fan-out
 //
 // Every room with local members has one bus subscription per gateway
-// process (tenant channel "room:{room}") and one goroutine that wraps each
-// event in one websocket.PreparedMessage shared by all local members, so
-// an event is encoded and framed once, not once per client. With
-// PresenceBatchMin or more local members, presence events within
-// PresenceWindow are coalesced into one presence.batch frame.
+// process (tenant channel "room:{room}") and one goroutine that frames each
+// event once (wireFrame: the bytes of a WebSocket frame, like a
+// websocket.PreparedMessage) and queues that frame on every local member's
+// session. A connection's writer sends everything queued with one writev,
+// so a busy gateway makes fewer, larger writes rather than falling behind.
+// With PresenceBatchMin or more local members, events are collected per
+// room before the fan-out (chat within ChatWindow, presence within
+// PresenceWindow; consecutive presence events become one presence.batch
+// frame), and each member gets the window's frames at once.
 //
 // # Presence and moderation state across gateways
 //

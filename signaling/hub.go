@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/plenaryhq/plenary/internal/bus"
 	"github.com/plenaryhq/plenary/internal/protocol"
 	"github.com/plenaryhq/plenary/internal/tenant"
@@ -208,30 +206,54 @@ const (
 // envelope is encoded by PublishRoom with v first and no id).
 var presencePrefix = []byte(`{"v":1,"type":"presence.`)
 
+// batchItem is one event waiting in a room's batch.
+type batchItem struct {
+	payload  []byte
+	stamp    int64 // chat events: server timestamp (delivery.go)
+	presence bool
+}
+
 // fanoutLoop delivers the room's bus messages until the subscription
-// closes. In a room with many local members, presence events arriving
-// within PresenceWindow are coalesced into one presence.batch frame; any
-// other event first flushes the batch, so the order of events is kept.
+// closes. In a room with many local members (batching), presence events
+// arriving within PresenceWindow and chat events within ChatWindow are
+// collected and fanned out together: consecutive presence events as one
+// presence.batch frame, chat events as their own frames, all handed to
+// each connection at once. Any other event first flushes the batch, so the
+// order of events is kept.
 func (r *localRoom) fanoutLoop() {
 	cfg := r.h.gw.cfg
 	var (
-		batch  [][]byte
-		size   int
-		timer  *time.Timer
-		timerC <-chan time.Time
+		batch    []batchItem
+		size     int
+		deadline time.Time
+		timer    *time.Timer
+		timerC   <-chan time.Time
 	)
 	flush := func() {
-		switch len(batch) {
-		case 0:
-		case 1:
-			r.fanout(batch[0])
-		default:
-			r.fanout(encodeBatch(r.name, batch, size))
+		if len(batch) > 0 {
+			r.fanoutFrames(batchFrames(r.name, batch))
 		}
+		clear(batch)
 		batch, size = batch[:0], 0
 		if timer != nil {
 			timer.Stop()
 			timer, timerC = nil, nil
+		}
+	}
+	add := func(it batchItem, window time.Duration) {
+		batch = append(batch, it)
+		size += len(it.payload) + 1
+		if len(batch) >= maxBatchEvents || size >= maxBatchBytes {
+			flush()
+			return
+		}
+		if d := time.Now().Add(window); timer == nil || d.Before(deadline) {
+			if timer != nil {
+				timer.Stop()
+			}
+			deadline = d
+			timer = time.NewTimer(window)
+			timerC = timer.C
 		}
 	}
 	defer func() {
@@ -256,28 +278,53 @@ func (r *localRoom) fanoutLoop() {
 				if len(msg) < 10 {
 					continue
 				}
-				flush()
-				r.fanoutStamped(msg[9:], int64(binary.BigEndian.Uint64(msg[1:9])))
-			case kindEvent:
-				payload := msg[1:]
-				if !bytes.HasPrefix(payload, presencePrefix) || !r.batching() {
-					flush()
-					r.fanout(payload)
+				it := batchItem{payload: msg[9:], stamp: int64(binary.BigEndian.Uint64(msg[1:9]))}
+				if cfg.ChatWindow > 0 && r.batching() {
+					add(it, cfg.ChatWindow)
 					continue
 				}
-				batch = append(batch, payload)
-				size += len(payload) + 1
-				if len(batch) >= maxBatchEvents || size >= maxBatchBytes {
-					flush()
-				} else if timer == nil {
-					timer = time.NewTimer(cfg.PresenceWindow)
-					timerC = timer.C
+				flush()
+				r.fanoutFrames([]frame{{wire: wireFrame(it.payload), stamp: it.stamp}})
+			case kindEvent:
+				payload := msg[1:]
+				if bytes.HasPrefix(payload, presencePrefix) && r.batching() {
+					add(batchItem{payload: payload, presence: true}, cfg.PresenceWindow)
+					continue
 				}
+				flush()
+				r.fanout(payload)
 			case kindControl:
 				r.control(msg[1:])
 			}
 		}
 	}
+}
+
+// batchFrames turns a room's collected events into frames, in order:
+// each run of presence events becomes one frame (a presence.batch when
+// there are several), each chat event its own.
+func batchFrames(room string, items []batchItem) []frame {
+	frames := make([]frame, 0, len(items))
+	for i := 0; i < len(items); {
+		it := items[i]
+		if !it.presence {
+			frames = append(frames, &frameData{wire: wireFrame(it.payload), stamp: it.stamp})
+			i++
+			continue
+		}
+		j, size := i, 0
+		for j < len(items) && items[j].presence {
+			size += len(items[j].payload) + 1
+			j++
+		}
+		if j-i == 1 {
+			frames = append(frames, &frameData{wire: wireFrame(it.payload)})
+		} else {
+			frames = append(frames, &frameData{wire: wireFrame(encodeBatch(room, items[i:j], size))})
+		}
+		i = j
+	}
+	return frames
 }
 
 // batching reports whether presence events of the room are coalesced.
@@ -293,7 +340,7 @@ func (r *localRoom) batching() bool {
 
 // encodeBatch wraps presence events (complete envelopes, already encoded)
 // in one presence.batch envelope without decoding them again.
-func encodeBatch(room string, events [][]byte, size int) []byte {
+func encodeBatch(room string, events []batchItem, size int) []byte {
 	b := make([]byte, 0, size+len(room)+64)
 	b = append(b, `{"v":1,"type":"presence.batch","room":"`...)
 	b = append(b, room...) // room names need no JSON escaping (validRoom)
@@ -302,7 +349,7 @@ func encodeBatch(room string, events [][]byte, size int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, e...)
+		b = append(b, e.payload...)
 	}
 	return append(b, "]}}"...)
 }
@@ -325,26 +372,23 @@ func (r *localRoom) control(body []byte) {
 	}
 }
 
-// fanout sends one event frame to every local member: one PreparedMessage
-// (one encoding, one framing) shared by all their connections.
-func (r *localRoom) fanout(payload []byte) { r.fanoutStamped(payload, 0) }
+// fanout sends one event frame to every local member, framed once and
+// shared by all their connections.
+func (r *localRoom) fanout(payload []byte) {
+	r.fanoutFrames([]frame{{wire: wireFrame(payload)}})
+}
 
-// fanoutStamped is fanout of an event with a server timestamp (Unix ns; 0
-// for none), which the writers observe in plenary_chat_delivery_seconds.
-func (r *localRoom) fanoutStamped(payload []byte, stamp int64) {
+// fanoutFrames queues frames, in order, on every local member's session,
+// with one lock and one wake per member.
+func (r *localRoom) fanoutFrames(frames []frame) {
 	r.fanoutMu.Lock() // fanoutLoop and scheduler events (schedule.go) both fan out
 	defer r.fanoutMu.Unlock()
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, payload)
-	if err != nil {
-		r.h.gw.log.Error("prepare frame", "err", err)
-		return
-	}
-	f := frame{pm: pm, stamp: stamp}
-	// The member list is copied under the read lock and the frame delivered
-	// after it is released: delivering to 10,000 members takes tens of
-	// milliseconds, and holding the lock that long made every join (which
-	// takes the write lock to register its member) wait for a fan-out — a
-	// join storm during chat then admitted about one join per event.
+	// The member list is copied under the read lock and the frames
+	// delivered after it is released: delivering to 10,000 members takes
+	// tens of milliseconds, and holding the lock that long made every join
+	// (which takes the write lock to register its member) wait for a
+	// fan-out — a join storm during chat then admitted about one join per
+	// event.
 	r.mu.RLock()
 	members := r.fanoutBuf[:0]
 	for _, m := range r.members {
@@ -352,9 +396,9 @@ func (r *localRoom) fanoutStamped(payload []byte, stamp int64) {
 	}
 	r.mu.RUnlock()
 	for _, m := range members {
-		m.s.deliver(m, f)
+		m.s.deliver(m, frames...)
 	}
-	metricFanout.Add(float64(len(members)))
+	metricFanout.Add(float64(len(members) * len(frames)))
 	clear(members) // no member kept alive by the buffer
 	r.fanoutBuf = members[:0]
 }

@@ -111,12 +111,12 @@ func (g *Gateway) handleJoin(ctx context.Context, c *conn, s *session, e *protoc
 
 	// The reply, the replay, then the room's events held back meanwhile.
 	frames := make([]frame, 0, 1+len(replay))
-	frames = append(frames, frame{b: ackFrame(e, reply)})
+	frames = append(frames, &frameData{b: ackFrame(e, reply)})
 	for _, env := range replay {
 		if env.V == 0 {
 			env.V = protocol.Version
 		}
-		frames = append(frames, frame{b: mustJSON(env)})
+		frames = append(frames, &frameData{b: mustJSON(env)})
 	}
 	s.mu.Lock()
 	for _, f := range append(frames, m.pending...) {
@@ -176,7 +176,7 @@ func (g *Gateway) completeJoin(ctx context.Context, m *member, req joinRequest) 
 		}
 		reply.Media = &mediaInfo{Node: node}
 	}
-	reply.Participants = selectPresence(recs, s.id, g.cfg.MaxPresenceList)
+	reply.Participants = selectPresence(recs, s.id, g.cfg.MaxPresenceList, !g.announces(len(recs), Participant{}))
 	reply.Count = len(recs)
 	if reply.Locked, err = g.state.Locked(ctx, t, room); err != nil {
 		return nil, stateError(err)
@@ -280,8 +280,13 @@ func (g *Gateway) findResumable(c *conn, token string) (*session, error) {
 // order: the joiner, then speakers and moderators, then raised hands, then
 // attendees by join time. Large audiences are summarised by the reply's
 // count; their presence events still arrive (batched).
-func selectPresence(recs []Record, self string, n int) []Participant {
-	if len(recs) <= n {
+//
+// In a quiet room (Config.PresenceQuietAbove) plain attendees are not
+// listed at all: their leaves are not announced, so a list of them would
+// only go stale, and 200 of them made every join reply of a 20,000-member
+// room 24 KB (kept for resume until the client's next ack).
+func selectPresence(recs []Record, self string, n int, quiet bool) []Participant {
+	if len(recs) <= n && !quiet {
 		out := make([]Participant, 0, len(recs))
 		for _, r := range recs {
 			out = append(out, r.Participant)
@@ -300,8 +305,12 @@ func selectPresence(recs []Record, self string, n int) []Participant {
 		return 3
 	}
 	picked := make([]bool, len(recs))
-	out := make([]Participant, 0, n)
-	for level := 0; level <= 3 && len(out) < n; level++ {
+	out := make([]Participant, 0, min(n, 16))
+	levels := 3
+	if quiet {
+		levels = 2
+	}
+	for level := 0; level <= levels && len(out) < n; level++ {
 		for i, r := range recs {
 			if !picked[i] && rank(r.Participant) == level && len(out) < n {
 				picked[i] = true

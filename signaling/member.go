@@ -121,7 +121,7 @@ func (m *member) refresh(ctx context.Context) error {
 
 // sendEvent queues an event about the member's room for the member only.
 func (m *member) sendEvent(typ string, data any) {
-	m.s.deliver(m, frame{b: mustJSON(&protocol.Envelope{
+	m.s.deliver(m, &frameData{b: mustJSON(&protocol.Envelope{
 		V: protocol.Version, Type: typ, Room: m.room.name, Data: mustJSON(data),
 	})})
 }

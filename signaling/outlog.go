@@ -1,13 +1,18 @@
 package signaling
 
-import "github.com/gorilla/websocket"
-
 // frame is one server→client text frame of a session. Room events are
-// shared by every local member of the room (one PreparedMessage, encoded and
-// framed once); replies and per-participant events carry their own bytes.
-type frame struct {
-	pm *websocket.PreparedMessage
-	b  []byte
+// shared by every local member of the room (wire: encoded and framed once,
+// see wireFrame); replies and per-participant events carry their own bytes,
+// framed by the writer.
+//
+// Frames are handled by pointer: a session's ring holds 8 bytes per frame,
+// and the frame of a room event is one allocation shared by every member.
+type frame = *frameData
+
+// frameData is what a frame points to.
+type frameData struct {
+	wire []byte // a complete WebSocket frame, shared; nil when b is set
+	b    []byte
 	// stamp is the server timestamp (Unix ns) of a chat event, for the
 	// delivery latency histogram (delivery.go); 0 for other frames.
 	stamp int64
@@ -21,7 +26,7 @@ type frame struct {
 // frames has received exactly frames 1…n, so it resumes by telling the
 // count and the server continues with frame n+1. Frames therefore need no
 // per-client sequence field, which is what lets room events be one shared
-// PreparedMessage for all connections.
+// frame for all connections.
 //
 // The ring grows by doubling up to capacity, so an idle session costs a few
 // hundred bytes, not the full replay buffer. Callers hold the session lock.
@@ -100,7 +105,7 @@ func (l *outLog) trim(n uint64) {
 	n = min(n, l.sent)
 	for l.start < n {
 		l.start++
-		l.buf[l.slot(l.start)] = frame{}
+		l.buf[l.slot(l.start)] = nil
 	}
 	if len(l.buf) > initialRing && l.retained() <= len(l.buf)/8 {
 		l.resize(max(initialRing, 2*l.retained()))
@@ -114,4 +119,30 @@ func (l *outLog) resize(n int) {
 		nb[(i-1)%uint64(n)] = l.buf[l.slot(i)]
 	}
 	l.buf = nb
+}
+
+// wireFrame frames payload as one unmasked, uncompressed server→client text
+// frame (RFC 6455 §5.2): the bytes every connection of a room writes as
+// they are, like websocket.PreparedMessage but writable together with other
+// frames in one writev (conn.writeFrames).
+func wireFrame(payload []byte) []byte {
+	b := make([]byte, 0, maxFrameHeader+len(payload))
+	return append(appendFrameHeader(b, len(payload)), payload...)
+}
+
+// maxFrameHeader is the longest server frame header (no mask).
+const maxFrameHeader = 10
+
+// appendFrameHeader appends the header of a final text frame of n bytes.
+func appendFrameHeader(b []byte, n int) []byte {
+	const finText = 0x81
+	switch {
+	case n < 126:
+		return append(b, finText, byte(n))
+	case n <= 0xffff:
+		return append(b, finText, 126, byte(n>>8), byte(n))
+	default:
+		return append(b, finText, 127, byte(uint64(n)>>56), byte(uint64(n)>>48), byte(uint64(n)>>40),
+			byte(uint64(n)>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // f is a direct frame numbered n, for readable assertions.
-func f(n int) frame { return frame{b: []byte(strconv.Itoa(n))} }
+func f(n int) frame { return &frameData{b: []byte(strconv.Itoa(n))} }
 
 // nums are the numbers of frames.
 func nums(fs []frame) []int {

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/plenaryhq/plenary/internal/bus"
 	"github.com/plenaryhq/plenary/internal/protocol"
 	"github.com/plenaryhq/plenary/internal/tenant"
@@ -149,13 +147,9 @@ func (g *Gateway) deliverUserEvent(ch bus.Channel, msg []byte, sessions []*sessi
 		return
 	}
 	b := mustJSON(&protocol.Envelope{V: protocol.Version, Type: typ, Data: data})
-	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, b)
-	if err != nil {
-		g.log.Error("prepare frame", "err", err)
-		return
-	}
+	f := &frameData{wire: wireFrame(b)}
 	for _, s := range sessions {
-		s.sendFrame(frame{pm: pm})
+		s.sendFrame(f)
 	}
 	metricScheduleEvents.WithLabelValues(typ).Add(float64(len(sessions)))
 }

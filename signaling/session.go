@@ -112,11 +112,11 @@ func (s *session) Send(e *protocol.Envelope) error {
 	}
 	if e.Room != "" {
 		if m := s.member(e.Room); m != nil {
-			s.deliver(m, frame{b: b})
+			s.deliver(m, &frameData{b: b})
 			return nil
 		}
 	}
-	s.sendFrame(frame{b: b})
+	s.sendFrame(&frameData{b: b})
 	return nil
 }
 
@@ -138,16 +138,19 @@ func (s *session) sendFrame(f frame) {
 // deliver queues a frame concerning room membership m: held back while the
 // join reply has not been queued, so that a client never sees a room's event
 // before the reply that lists the room's state.
-func (s *session) deliver(m *member, f frame) {
+func (s *session) deliver(m *member, frames ...frame) {
 	s.mu.Lock()
 	if !m.ready {
 		if s.rooms[m.room.name] == m {
-			m.pending = append(m.pending, f)
+			m.pending = append(m.pending, frames...)
 		}
 		s.mu.Unlock()
 		return
 	}
-	c := s.appendLocked(f)
+	var c *conn
+	for _, f := range frames {
+		c = s.appendLocked(f)
+	}
 	s.mu.Unlock()
 	c.wake()
 }

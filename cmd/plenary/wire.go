@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/plenaryhq/plenary/internal/httpserver"
 	"net"
 	"net/http"
 
@@ -42,6 +43,9 @@ type worker func(ctx context.Context) error
 
 // wire opens the bus, queue and auth and composes the roles.
 func (p *platform) wire(ctx context.Context) error {
+	if addr := p.cfg.DebugListen; addr != "" {
+		p.workers = append(p.workers, func(ctx context.Context) error { return httpserver.ServeDebug(ctx, addr, p.log) })
+	}
 	cfg := p.cfg
 	if cfg.RedisURL != "" {
 		redis.SetLogger(bus.NewRedisLogger(p.log))

@@ -108,6 +108,10 @@ type Config struct {
 	// Default: a random key kept in DataDir/media-signing.key.
 	MediaSigningKey string `yaml:"media_signing_key"`
 
+	// DebugListen serves Go's profiler (/debug/pprof/) on a separate
+	// address, for operators measuring a running node. Default "" (off);
+	// never expose it beyond the host or a private network.
+	DebugListen string `yaml:"debug_listen"`
 	// DrainTimeout bounds the graceful drain after SIGTERM. Default 20s.
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
 	// LogLevel is debug, info, warn or error. Default "info".
@@ -164,6 +168,11 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("--listen %q: want host:port, e.g. 127.0.0.1:8080", c.Listen)
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			bad("--debug-listen %q: want host:port, e.g. 127.0.0.1:6060", c.DebugListen)
+		}
 	}
 	if _, _, err := net.SplitHostPort(c.MongoListen); err != nil {
 		bad("--mongo-listen %q: want host:port, e.g. 127.0.0.1:27017", c.MongoListen)

@@ -52,6 +52,13 @@ type Options struct {
 	// OnFrame, when set, sees every frame sent and received, in order per
 	// direction (tests validate them against the JSON Schemas).
 	OnFrame func(dir Direction, data []byte)
+	// Consumed, when set, is asked about every received frame after
+	// OnFrame; a frame it reports consumed is neither decoded nor
+	// delivered on Events. Load-test bots scan their frames themselves
+	// and would otherwise pay a JSON decode and a channel hand-off per
+	// chat delivery. It must not consume replies to Request (frames with
+	// "re").
+	Consumed func(data []byte) bool
 	// EventBuffer is the capacity of the Events channel. A full channel
 	// stops reading, and the server eventually drops a consumer that slow.
 	// Default 1024.
@@ -176,6 +183,9 @@ func (c *Client) readLoop(ws *websocket.Conn, down chan struct{}) {
 		c.recv.Add(1)
 		if c.opts.OnFrame != nil {
 			c.opts.OnFrame(Received, data)
+		}
+		if c.opts.Consumed != nil && c.opts.Consumed(data) {
+			continue
 		}
 		var e protocol.Envelope
 		if err := json.Unmarshal(data, &e); err != nil {

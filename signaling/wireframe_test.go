@@ -1,0 +1,50 @@
+package signaling
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestWireFrameReadByGorilla writes frames of every header length class
+// with one writev, as conn.writeFrames does, and reads them back with
+// gorilla/websocket's client: each arrives whole, as text, in order.
+func TestWireFrameReadByGorilla(t *testing.T) {
+	sizes := []int{0, 1, 125, 126, 127, 4096, 65535, 65536, 200000}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := websocket.Upgrader{}
+		ws, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		var bufs net.Buffers
+		for _, n := range sizes {
+			bufs = append(bufs, wireFrame(bytes.Repeat([]byte{'a' + byte(n%26)}, n)))
+		}
+		if _, err := bufs.WriteTo(ws.NetConn()); err != nil {
+			t.Error(err)
+		}
+		_, _, _ = ws.ReadMessage() // wait for the client to finish
+	}))
+	defer srv.Close()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	for _, n := range sizes {
+		typ, b, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("frame of %d bytes: %v", n, err)
+		}
+		if typ != websocket.TextMessage || len(b) != n || (n > 0 && (b[0] != 'a'+byte(n%26) || b[n-1] != b[0])) {
+			t.Fatalf("frame of %d bytes: got type %d, %d bytes", n, typ, len(b))
+		}
+	}
+}

@@ -270,14 +270,6 @@ func (b *wsBot) onFrame(c *conn, data []byte) bool {
 			}
 		}
 	}
-	if b.media == nil {
-		// The client queues every event it decoded; a chat bot has no use
-		// for them and no goroutine to read them, so drain here. The queue
-		// never holds more than the previous frame's event.
-		if cl := c.client(); cl != nil {
-			drain(cl.Events())
-		}
-	}
 	return len(f.re) == 0
 }
 

@@ -9,7 +9,9 @@
 #
 # Env: REDIS_URL (default redis://127.0.0.1:6379/0), PLENARY_BIN (default
 # bin/plenary, built if missing), PPROF_PORT (when set, gateway i serves
-# /debug/pprof/ on 127.0.0.1:PPROF_PORT+i and shard i on PPROF_PORT+10+i).
+# /debug/pprof/ on 127.0.0.1:PPROF_PORT+i and shard i on PPROF_PORT+10+i),
+# GW_ARGS (extra `plenary serve` flags for the gateways, e.g.
+# "--chat-window 100ms").
 # Every process's log and RSS samples land in OUT_DIR; the merged report in OUT_DIR/merged. Exit code: the merge's (1 when
 # an SLO failed).
 set -euo pipefail
@@ -48,7 +50,8 @@ org=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]
 debug() { [ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$((PPROF_PORT + $1))"; true; }
 gws=()
 for i in 1 2; do
-  "$bin" serve $(debug "$i") --roles signaling,chat,web --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
+  # shellcheck disable=SC2086
+  "$bin" serve $(debug "$i") ${GW_ARGS:-} --roles signaling,chat,web --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
     --listen 127.0.0.1:0 --data-dir "$out/data-gw$i" --log-level warn >"$out/gw$i.out" 2>"$out/gw$i.log" & pids+=($!)
   gws+=("$(wait_up "$out/gw$i.out")")
 done

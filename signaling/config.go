@@ -33,7 +33,7 @@ const (
 	DefaultMaxRooms          = 16
 	DefaultPresenceBatchMin  = 32
 	DefaultPresenceWindow    = 100 * time.Millisecond
-	DefaultChatWindow        = 40 * time.Millisecond
+	DefaultChatWindow        = 100 * time.Millisecond
 	DefaultMaxPresenceList   = 200
 	// DefaultPresenceQuietAbove is the room size from which plain
 	// attendees' joins and leaves are no longer announced.
@@ -107,11 +107,13 @@ type Config struct {
 	// PresenceWindow is how long presence events are collected before a
 	// batch is sent. Default 100ms.
 	PresenceWindow time.Duration
-	// ChatWindow is how long a room with PresenceBatchMin or more local
-	// members collects chat events before fanning them out together: each
-	// connection then gets them in one write, and the walk over the
-	// members is made once per window, not once per event. Default 40ms;
-	// negative fans out every event at once.
+	// ChatWindow: a room with PresenceBatchMin or more local members fans
+	// chat events out at most once per ChatWindow. An event after a quiet
+	// window goes at once; events arriving within the window after a
+	// fan-out are held until its end and go together: each connection gets
+	// them in one write, and the walk over the members is made once per
+	// window, not once per event. Default 100ms; negative fans out every
+	// event at once.
 	ChatWindow time.Duration
 	// MaxPresenceList caps the participants listed in a join reply (the
 	// reply's count has the total): moderators and speakers first, then

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -215,8 +216,10 @@ type batchItem struct {
 
 // fanoutLoop delivers the room's bus messages until the subscription
 // closes. In a room with many local members (batching), presence events
-// arriving within PresenceWindow and chat events within ChatWindow are
-// collected and fanned out together: consecutive presence events as one
+// arriving within PresenceWindow are collected, and chat events are fanned
+// out at most once per ChatWindow (an event after a quiet window goes at
+// once; later ones wait for the window's end). Collected events go
+// together: consecutive presence events as one
 // presence.batch frame, chat events as their own frames, all handed to
 // each connection at once. Any other event first flushes the batch, so the
 // order of events is kept.
@@ -228,9 +231,13 @@ func (r *localRoom) fanoutLoop() {
 		deadline time.Time
 		timer    *time.Timer
 		timerC   <-chan time.Time
+		lastChat time.Time // the last fan-out of chat events
 	)
 	flush := func() {
 		if len(batch) > 0 {
+			if slices.ContainsFunc(batch, func(it batchItem) bool { return !it.presence }) {
+				lastChat = time.Now()
+			}
 			r.fanoutFrames(batchFrames(r.name, batch))
 		}
 		clear(batch)
@@ -247,6 +254,7 @@ func (r *localRoom) fanoutLoop() {
 			flush()
 			return
 		}
+		window = max(window, 0)
 		if d := time.Now().Add(window); timer == nil || d.Before(deadline) {
 			if timer != nil {
 				timer.Stop()
@@ -280,8 +288,14 @@ func (r *localRoom) fanoutLoop() {
 				}
 				it := batchItem{payload: msg[9:], stamp: int64(binary.BigEndian.Uint64(msg[1:9]))}
 				if cfg.ChatWindow > 0 && r.batching() {
-					add(it, cfg.ChatWindow)
-					continue
+					// At most one chat fan-out per window, and none
+					// delayed when the room was quiet for a window.
+					now := time.Now()
+					if len(batch) > 0 || now.Sub(lastChat) < cfg.ChatWindow {
+						add(it, lastChat.Add(cfg.ChatWindow).Sub(now))
+						continue
+					}
+					lastChat = now
 				}
 				flush()
 				r.fanoutFrames([]frame{{wire: wireFrame(it.payload), stamp: it.stamp}})

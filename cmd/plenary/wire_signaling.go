@@ -95,7 +95,11 @@ func (p *platform) wireSignaling(ctx context.Context) error {
 	if len(origins) == 0 && cfg.PublicURL != "" {
 		origins = []string{cfg.BaseURL()}
 	}
-	gw, err := signaling.New(signaling.Config{AllowedOrigins: origins}, deps)
+	window := cfg.ChatWindow
+	if window == 0 {
+		window = -1 // signaling: negative is off, 0 the default
+	}
+	gw, err := signaling.New(signaling.Config{AllowedOrigins: origins, ChatWindow: window}, deps)
 	if err != nil {
 		return err
 	}

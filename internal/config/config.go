@@ -108,6 +108,12 @@ type Config struct {
 	// Default: a random key kept in DataDir/media-signing.key.
 	MediaSigningKey string `yaml:"media_signing_key"`
 
+	// ChatWindow: a big room (32+ members on a gateway) fans chat events
+	// out at most once per window; events within a window of the last
+	// fan-out wait for its end and go together: fewer, larger writes for
+	// up to this much added latency. Default 100ms; 0 sends every event
+	// at once.
+	ChatWindow time.Duration `yaml:"chat_window"`
 	// DebugListen serves Go's profiler (/debug/pprof/) on a separate
 	// address, for operators measuring a running node. Default "" (off);
 	// never expose it beyond the host or a private network.
@@ -137,6 +143,7 @@ func Defaults() Config {
 		SFUNATIPs:      List{},
 		AllowedOrigins: List{},
 		DrainTimeout:   20 * time.Second,
+		ChatWindow:     100 * time.Millisecond,
 		LogLevel:       "info",
 		LogFormat:      "text",
 	}
@@ -168,6 +175,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("--listen %q: want host:port, e.g. 127.0.0.1:8080", c.Listen)
+	}
+	if c.ChatWindow < 0 || c.ChatWindow > time.Second {
+		bad("--chat-window %s: want 0 (off) to 1s, e.g. 40ms", c.ChatWindow)
 	}
 	if c.DebugListen != "" {
 		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {

@@ -62,6 +62,10 @@ type wsBot struct {
 	maxSeq atomic.Uint64
 }
 
+// clientEventBuffer is a chat bot's client event buffer: it reads no
+// events (Options.Consumed), so a small one.
+const clientEventBuffer = 8
+
 // ackEvery is how often a bot confirms received frames with a ping, as a
 // long-lived browser client does.
 const ackEvery = 10 * time.Second
@@ -165,7 +169,7 @@ func (b *wsBot) dial(ctx context.Context, tok string) (*conn, error) {
 	// (seqSet) and must see frames as they arrive; the client's ordering
 	// would hold events and, under load, send a chat.replay per bot per
 	// hole, 20,000 of them for one reordered pair of events.
-	opts := client.Options{Dialer: b.r.dialer, EventBuffer: 8, GapTimeout: -1,
+	opts := client.Options{Dialer: b.r.dialer, EventBuffer: clientEventBuffer, GapTimeout: -1,
 		OnFrame: func(d client.Direction, data []byte) {
 			if d == client.Received {
 				b.onFrame(c, data)
@@ -228,14 +232,15 @@ func (b *wsBot) join(ctx context.Context, c *conn, since uint64) error {
 
 // onFrame handles one received frame in the client's reader goroutine. It
 // reports whether the client may skip the frame (Options.Consumed): all
-// but replies, which the client's Requests wait for.
+// but the replies that the client's Requests wait for.
 func (b *wsBot) onFrame(c *conn, data []byte) bool {
 	rec := b.r.rec
 	rec.Inc(CounterFramesReceived)
 	f := scanFrame(data)
+	consumed := true
 	switch {
 	case len(f.re) > 0:
-		b.onReply(f)
+		consumed = b.onReply(f)
 	case bytes.Equal(f.typ, typeErr):
 		rec.Error(strconv.Itoa(f.code))
 	case f.seq > 0:
@@ -270,19 +275,22 @@ func (b *wsBot) onFrame(c *conn, data []byte) bool {
 			}
 		}
 	}
-	return len(f.re) == 0
+	return consumed
 }
 
 // onReply counts the reply to one of the bot's fire-and-forget requests.
-func (b *wsBot) onReply(f frame) {
+//
+// It reports whether the reply was to a fire-and-forget request (no Request
+// waits for it).
+func (b *wsBot) onReply(f frame) bool {
 	kind, sent, ok := parseRequestID(f.re)
 	if !ok {
-		return
+		return false
 	}
 	switch kind {
 	case idChat, idReact, idAsk, idUpvote, idVote, idPing:
 	default:
-		return // a reply to a Request; its caller handles it
+		return false // a reply to a Request; its caller handles it
 	}
 	switch {
 	case bytes.Equal(f.typ, typeAck):
@@ -294,10 +302,11 @@ func (b *wsBot) onReply(f frame) {
 		// Voting twice or in a poll that just closed is the server
 		// enforcing its rules on a randomly chosen bot, not a failure.
 		if (kind == idUpvote || kind == idVote) && (f.code == protocol.CodeAlreadyVoted || f.code == protocol.CodeClosed) {
-			return
+			return true
 		}
 		b.r.rec.Error(strconv.Itoa(f.code))
 	}
+	return true
 }
 
 // dataOf returns the bytes from an envelope's data value to the end of the

@@ -34,6 +34,7 @@ const (
 	DefaultPresenceBatchMin  = 32
 	DefaultPresenceWindow    = 100 * time.Millisecond
 	DefaultChatWindow        = 100 * time.Millisecond
+	DefaultChatBatchMin      = 500
 	DefaultMaxPresenceList   = 200
 	// DefaultPresenceQuietAbove is the room size from which plain
 	// attendees' joins and leaves are no longer announced.
@@ -107,14 +108,18 @@ type Config struct {
 	// PresenceWindow is how long presence events are collected before a
 	// batch is sent. Default 100ms.
 	PresenceWindow time.Duration
-	// ChatWindow: a room with PresenceBatchMin or more local members fans
-	// chat events out at most once per ChatWindow. An event after a quiet
-	// window goes at once; events arriving within the window after a
-	// fan-out are held until its end and go together: each connection gets
-	// them in one write, and the walk over the members is made once per
-	// window, not once per event. Default 100ms; negative fans out every
-	// event at once.
+	// ChatWindow is how long a room with ChatBatchMin or more local
+	// members collects chat events before fanning them out together: each
+	// connection then gets them in one write, and the walk over the
+	// members is made once per window, not once per event. An event waits
+	// at most this long; under load this halves the writes (measured:
+	// docs/benchmarks.md). Default 100ms; negative fans out every event at
+	// once.
 	ChatWindow time.Duration
+	// ChatBatchMin is the number of local members from which a room's chat
+	// is collected over ChatWindow; smaller rooms get every event at once.
+	// Default 500.
+	ChatBatchMin int
 	// MaxPresenceList caps the participants listed in a join reply (the
 	// reply's count has the total): moderators and speakers first, then
 	// raised hands, then the most recent attendees. Default 200.
@@ -180,6 +185,9 @@ func (c Config) withDefaults() Config {
 	}
 	set(&c.PresenceWindow, DefaultPresenceWindow)
 	set(&c.ChatWindow, DefaultChatWindow)
+	if c.ChatBatchMin == 0 {
+		c.ChatBatchMin = DefaultChatBatchMin
+	}
 	if c.MaxPresenceList == 0 {
 		c.MaxPresenceList = DefaultMaxPresenceList
 	}

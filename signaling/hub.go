@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -215,11 +214,9 @@ type batchItem struct {
 }
 
 // fanoutLoop delivers the room's bus messages until the subscription
-// closes. In a room with many local members (batching), presence events
-// arriving within PresenceWindow are collected, and chat events are fanned
-// out at most once per ChatWindow (an event after a quiet window goes at
-// once; later ones wait for the window's end). Collected events go
-// together: consecutive presence events as one
+// closes. In a room with many local members, presence events arriving
+// within PresenceWindow (PresenceBatchMin members or more) and chat events
+// within ChatWindow (ChatBatchMin or more) are collected and go together: consecutive presence events as one
 // presence.batch frame, chat events as their own frames, all handed to
 // each connection at once. Any other event first flushes the batch, so the
 // order of events is kept.
@@ -231,13 +228,9 @@ func (r *localRoom) fanoutLoop() {
 		deadline time.Time
 		timer    *time.Timer
 		timerC   <-chan time.Time
-		lastChat time.Time // the last fan-out of chat events
 	)
 	flush := func() {
 		if len(batch) > 0 {
-			if slices.ContainsFunc(batch, func(it batchItem) bool { return !it.presence }) {
-				lastChat = time.Now()
-			}
 			r.fanoutFrames(batchFrames(r.name, batch))
 		}
 		clear(batch)
@@ -254,7 +247,6 @@ func (r *localRoom) fanoutLoop() {
 			flush()
 			return
 		}
-		window = max(window, 0)
 		if d := time.Now().Add(window); timer == nil || d.Before(deadline) {
 			if timer != nil {
 				timer.Stop()
@@ -287,15 +279,9 @@ func (r *localRoom) fanoutLoop() {
 					continue
 				}
 				it := batchItem{payload: msg[9:], stamp: int64(binary.BigEndian.Uint64(msg[1:9]))}
-				if cfg.ChatWindow > 0 && r.batching() {
-					// At most one chat fan-out per window, and none
-					// delayed when the room was quiet for a window.
-					now := time.Now()
-					if len(batch) > 0 || now.Sub(lastChat) < cfg.ChatWindow {
-						add(it, lastChat.Add(cfg.ChatWindow).Sub(now))
-						continue
-					}
-					lastChat = now
+				if cfg.ChatWindow > 0 && r.localMembers() >= cfg.ChatBatchMin {
+					add(it, cfg.ChatWindow)
+					continue
 				}
 				flush()
 				r.fanoutFrames([]frame{{wire: wireFrame(it.payload), stamp: it.stamp}})
@@ -344,12 +330,14 @@ func batchFrames(room string, items []batchItem) []frame {
 // batching reports whether presence events of the room are coalesced.
 func (r *localRoom) batching() bool {
 	least := r.h.gw.cfg.PresenceBatchMin
-	if least < 0 {
-		return false
-	}
+	return least >= 0 && r.localMembers() >= least
+}
+
+// localMembers is the number of the room's members on this gateway.
+func (r *localRoom) localMembers() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.members) >= least
+	return len(r.members)
 }
 
 // encodeBatch wraps presence events (complete envelopes, already encoded)

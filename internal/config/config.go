@@ -108,11 +108,10 @@ type Config struct {
 	// Default: a random key kept in DataDir/media-signing.key.
 	MediaSigningKey string `yaml:"media_signing_key"`
 
-	// ChatWindow: a big room (32+ members on a gateway) fans chat events
-	// out at most once per window; events within a window of the last
-	// fan-out wait for its end and go together: fewer, larger writes for
-	// up to this much added latency. Default 100ms; 0 sends every event
-	// at once.
+	// ChatWindow is how long a big room (500+ members on a gateway)
+	// collects chat events before sending them together: fewer, larger
+	// writes for up to this much added latency. Default 100ms; 0 sends
+	// every event at once.
 	ChatWindow time.Duration `yaml:"chat_window"`
 	// DebugListen serves Go's profiler (/debug/pprof/) on a separate
 	// address, for operators measuring a running node. Default "" (off);

@@ -45,7 +45,7 @@ func (c *Config) Bind(fs *flag.FlagSet) {
 	fs.StringVar(&c.RecordingsDir, "recordings-dir", c.RecordingsDir, "directory of raw recordings as they are written (default <data-dir>/recordings)")
 	fs.StringVar(&c.MediaDir, "media-dir", c.MediaDir, "directory of packaged HLS media served under /media/ (default <data-dir>/media)")
 	fs.StringVar(&c.MediaSigningKey, "media-signing-key", c.MediaSigningKey, "secret (>= 32 chars) signing playback URLs; set the same on every process, preferably via PLENARY_MEDIA_SIGNING_KEY (default: random, kept in <data-dir>/media-signing.key)")
-	fs.DurationVar(&c.ChatWindow, "chat-window", c.ChatWindow, "a big room (32+ members on a gateway) sends chat at most once per window; events within it wait and go together: fewer, larger writes for up to this much latency; 0 = off")
+	fs.DurationVar(&c.ChatWindow, "chat-window", c.ChatWindow, "how long a big room (500+ members on a gateway) collects chat events before sending them together: fewer, larger writes for up to this much added latency; 0 = off")
 	fs.StringVar(&c.DebugListen, "debug-listen", c.DebugListen, "address serving Go's profiler at /debug/pprof/ for operators, e.g. 127.0.0.1:6060 (default: off; keep it private)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", c.DrainTimeout, "how long SIGTERM waits for connections and jobs to finish before exiting")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")

@@ -73,6 +73,15 @@ var (
 		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "probe_padding_bytes_total",
 		Help: "RTP padding bytes sent by bandwidth probes.",
 	})
+	// The node's UDP send queue (batch_conn.go).
+	metricUDPSendErrors = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "udp_send_errors_total",
+		Help: "Datagrams the node's UDP socket failed to send (the others of their batch were still sent).",
+	})
+	metricUDPSendQueueFull = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "udp_send_queue_full_total",
+		Help: "Writes that waited because the UDP send queue was full (the flusher could not keep up).",
+	})
 	metricBandwidth = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Namespace: metrics.Namespace, Subsystem: "sfu", Name: "estimated_bandwidth_bps",
 		Help:    "Send-side bandwidth estimates of subscriber connections, sampled each allocation.",
@@ -100,7 +109,8 @@ var (
 func init() {
 	metrics.MustRegister(metricTracks, metricSubscriptions, metricParticipants, metricRooms,
 		metricPackets, metricBytes, metricNACKs, metricPLIs, metricLayerSwitches, metricBandwidth, metricProbes, metricProbeBytes,
-		metricHiddenParticipants, metricICERestarts, metricDraining, metricLoss)
+		metricHiddenParticipants, metricICERestarts, metricDraining, metricLoss,
+		metricUDPSendErrors, metricUDPSendQueueFull)
 }
 
 // participantGauge is the gauge that counts a participant: hidden ones

@@ -3,6 +3,7 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"time"
@@ -11,6 +12,8 @@ import (
 	"github.com/pion/logging"
 	"github.com/pion/transport/v5"
 	"github.com/pion/webrtc/v4"
+
+	plog "github.com/plenaryhq/plenary/internal/logging"
 )
 
 // nodeTransport owns the node's sockets: one UDP port shared by every peer
@@ -43,6 +46,7 @@ func openTransport(cfg Config, lf logging.LoggerFactory) (*nodeTransport, error)
 	if err != nil {
 		return nil, fmt.Errorf("sfu: listen udp %s: %w", addr, err)
 	}
+	conn = batchSends(conn, cfg, lf)
 	t := &nodeTransport{udpConn: conn}
 	t.udpMux = ice.NewUDPMuxDefault(ice.UDPMuxParams{
 		Logger:  lf.NewLogger("udpmux"),
@@ -65,6 +69,21 @@ func openTransport(cfg Config, lf logging.LoggerFactory) (*nodeTransport, error)
 		})
 	}
 	return t, nil
+}
+
+// batchSends wraps a real UDP socket so that the ICE mux's writes go out in
+// sendmmsg batches (batch_conn.go). A vnet socket (cfg.Net) is not a kernel
+// socket and is returned as is, as is any socket when batching is off.
+func batchSends(conn net.PacketConn, cfg Config, lf logging.LoggerFactory) net.PacketConn {
+	udp, ok := conn.(*net.UDPConn)
+	if !ok || cfg.Net != nil || cfg.UDPSendQueue < 0 {
+		return conn
+	}
+	log := slog.New(slog.DiscardHandler)
+	if pf, ok := lf.(*plog.PionFactory); ok && pf.Log != nil {
+		log = pf.Log
+	}
+	return newBatchConn(udp, cfg.UDPSendQueue, log.With("scope", "udpbatch"))
 }
 
 // settingEngine returns the Pion settings every peer connection of the node

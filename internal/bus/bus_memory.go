@@ -54,9 +54,15 @@ func NewMemoryBus(cfg MemoryConfig, log *slog.Logger) *MemoryBus {
 // Publish implements Bus. It copies msg once and shares the copy between all
 // subscribers.
 func (b *MemoryBus) Publish(ctx context.Context, ch Channel, msg []byte) error {
+	_, err := b.PublishReach(ctx, ch, msg)
+	return err
+}
+
+// PublishReach implements Reacher: the count is ch's subscriptions.
+func (b *MemoryBus) PublishReach(ctx context.Context, ch Channel, msg []byte) (int, error) {
 	if err := b.checkPublish(ctx, ch); err != nil {
 		b.m.publishErrors.Inc()
-		return err
+		return 0, err
 	}
 	cp := make([]byte, len(msg))
 	copy(cp, msg)
@@ -65,13 +71,13 @@ func (b *MemoryBus) Publish(ctx context.Context, ch Channel, msg []byte) error {
 	defer b.mu.RUnlock()
 	if b.closed {
 		b.m.publishErrors.Inc()
-		return fmt.Errorf("publish %s: %w", ch, ErrClosed)
+		return 0, fmt.Errorf("publish %s: %w", ch, ErrClosed)
 	}
 	for _, s := range b.topics[ch] {
 		s.deliver(cp)
 	}
 	b.m.published.Inc()
-	return nil
+	return len(b.topics[ch]), nil
 }
 
 // checkPublish validates the arguments common to Publish and Subscribe.

@@ -162,23 +162,31 @@ func NewRedisBus(ctx context.Context, cfg RedisConfig, log *slog.Logger) (*Redis
 // Publish implements Bus. An error from Redis is returned wrapped in
 // ErrUnavailable; the message may or may not have been delivered.
 func (b *RedisBus) Publish(ctx context.Context, ch Channel, msg []byte) error {
+	_, err := b.PublishReach(ctx, ch, msg)
+	return err
+}
+
+// PublishReach implements Reacher: the count is Redis's answer to PUBLISH,
+// the connections subscribed to ch (one per process, see Subscribe).
+func (b *RedisBus) PublishReach(ctx context.Context, ch Channel, msg []byte) (int, error) {
 	if err := ch.Validate(); err != nil {
 		b.m.publishErrors.Inc()
-		return err
+		return 0, err
 	}
 	if b.closedNow() {
 		b.m.publishErrors.Inc()
-		return fmt.Errorf("publish %s: %w", ch, ErrClosed)
+		return 0, fmt.Errorf("publish %s: %w", ch, ErrClosed)
 	}
-	if err := b.pub.Publish(ctx, wireName(b.prefix, ch), msg).Err(); err != nil {
+	n, err := b.pub.Publish(ctx, wireName(b.prefix, ch), msg).Result()
+	if err != nil {
 		b.m.publishErrors.Inc()
 		if b.closedNow() {
-			return fmt.Errorf("publish %s: %w", ch, ErrClosed)
+			return 0, fmt.Errorf("publish %s: %w", ch, ErrClosed)
 		}
-		return fmt.Errorf("publish %s: %w: %w", ch, ErrUnavailable, err)
+		return 0, fmt.Errorf("publish %s: %w: %w", ch, ErrUnavailable, err)
 	}
 	b.m.published.Inc()
-	return nil
+	return int(n), nil
 }
 
 // Subscribe implements Bus. The first local subscriber of a channel sends

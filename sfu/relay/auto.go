@@ -124,12 +124,13 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 			if draining {
 				linger = 0
 			}
-			h := hub(n.id, draining, n.region, nodes, time.Now(), opts.HubStaleAfter)
+			absent := stillAbsent(n.absentSince(), nodes)
+			h := hub(n.id, draining, n.region, nodes, time.Now(), opts.HubStaleAfter, absent)
 			want := n.wanted(nodes, h, draining)
 			if draining {
 				want = keepRoutes(want, routes)
 			}
-			n.reconcile(ctx, routes, want, linger)
+			n.reconcile(ctx, routes, want, linger, absent)
 		}
 		select {
 		case <-ctx.Done():
@@ -143,9 +144,10 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 
 // hub returns the hub of region as node self sees it: the lowest ID among
 // self (unless draining) and the region's other nodes that are not
-// draining and heartbeated within staleAfter of now (a zero Updated counts
-// as fresh); self when there is no such node.
-func hub(self string, selfDraining bool, region string, nodes []noderegistry.Node, now time.Time, staleAfter time.Duration) string {
+// draining, heartbeated within staleAfter of now (a zero Updated counts
+// as fresh) and were not found absent from the bus since their last
+// heartbeat (absent, see Node.markAbsent); self when there is no such node.
+func hub(self string, selfDraining bool, region string, nodes []noderegistry.Node, now time.Time, staleAfter time.Duration, absent map[string]time.Time) string {
 	h := ""
 	if !selfDraining {
 		h = self
@@ -157,12 +159,26 @@ func hub(self string, selfDraining bool, region string, nodes []noderegistry.Nod
 		if !nd.Updated.IsZero() && now.Sub(nd.Updated) > staleAfter {
 			continue // silent: probably dead, not yet expired
 		}
+		if at, ok := absent[nd.ID]; ok && at.After(nd.Updated) {
+			continue // gone from the bus since its last heartbeat
+		}
 		h = nd.ID
 	}
 	if h == "" {
 		h = self
 	}
 	return h
+}
+
+// stillAbsent drops from absent the nodes that heartbeated after they were
+// found absent (they came back).
+func stillAbsent(absent map[string]time.Time, nodes []noderegistry.Node) map[string]time.Time {
+	for _, nd := range nodes {
+		if at, ok := absent[nd.ID]; ok && !at.After(nd.Updated) {
+			delete(absent, nd.ID)
+		}
+	}
+	return absent
 }
 
 // keepRoutes maps each wanted link to the open route carrying the same
@@ -231,8 +247,10 @@ func (n *Node) wanted(nodes []noderegistry.Node, hub string, draining bool) map[
 	return want
 }
 
-// reconcile starts wanted routes and stops those unwanted for linger.
-func (n *Node) reconcile(ctx context.Context, routes map[routeKey]*route, want map[routeKey]bool, linger time.Duration) {
+// reconcile starts wanted routes and stops those unwanted for linger, or
+// at once when their upstream is absent from the bus (nothing to linger
+// for: the link cannot carry media).
+func (n *Node) reconcile(ctx context.Context, routes map[routeKey]*route, want map[routeKey]bool, linger time.Duration, absent map[string]time.Time) {
 	n.autoMu.Lock()
 	defer n.autoMu.Unlock()
 	now := time.Now()
@@ -250,7 +268,7 @@ func (n *Node) reconcile(ctx context.Context, routes map[routeKey]*route, want m
 		if r.unwanted.IsZero() {
 			r.unwanted = now
 		}
-		if now.Sub(r.unwanted) >= linger {
+		if _, gone := absent[k.upstream]; gone || now.Sub(r.unwanted) >= linger {
 			r.cancel()
 			<-r.done
 			delete(routes, k)

@@ -136,6 +136,9 @@ func (n *Node) LinkVia(ctx context.Context, upstream, root string, t tenant.ID, 
 	go l.demandLoop()
 
 	if err := send(ctx, n.bus, origin, message{Type: msgJoin, Link: l.id, From: n.id, Tenant: t.String(), Room: string(room), Root: root}); err != nil {
+		if errors.Is(err, ErrNotOnBus) {
+			n.markAbsent(origin)
+		}
 		l.closeLocal()
 		return nil, fmt.Errorf("relay: send join: %w", err)
 	}

@@ -32,14 +32,19 @@ func TestHubSkipsSilentAndDrainingNodes(t *testing.T) {
 		{"self when alone", []noderegistry.Node{node("b3", "b", 0, false)}, "b2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Equal(t, tc.want, hub("b2", false, "b", tc.nodes, now, stale))
+			require.Equal(t, tc.want, hub("b2", false, "b", tc.nodes, now, stale, nil))
 		})
 	}
 	// A draining node is not its own hub: the next live node is, and
 	// with none left it links directly (itself).
 	live := []noderegistry.Node{node("b2", "b", 0, true), node("b3", "b", 0, false), node("b4", "b", 0, false)}
-	require.Equal(t, "b3", hub("b2", true, "b", live, now, stale))
-	require.Equal(t, "b2", hub("b2", true, "b", live[:1], now, stale))
+	require.Equal(t, "b3", hub("b2", true, "b", live, now, stale, nil))
+	require.Equal(t, "b2", hub("b2", true, "b", live[:1], now, stale, nil))
+	// A node found absent from the bus after its last heartbeat (killed
+	// a moment ago) is skipped; one that heartbeated since is back.
+	fresh := []noderegistry.Node{node("b1", "b", 500*time.Millisecond, false), node("b2", "b", 0, false)}
+	require.Equal(t, "b2", hub("b2", false, "b", fresh, now, stale, map[string]time.Time{"b1": now.Add(-100 * time.Millisecond)}))
+	require.Equal(t, "b1", hub("b2", false, "b", fresh, now, stale, map[string]time.Time{"b1": now.Add(-time.Second)}))
 }
 
 // TestKeepRoutesWhileDraining: a draining node keeps the route it has for a

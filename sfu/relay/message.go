@@ -55,7 +55,8 @@ func channelName(node string) (bus.Channel, error) {
 	return bus.SystemChannel("sfurelay." + node)
 }
 
-// send publishes m on node's channel.
+// send publishes m on node's channel. On a bus that counts its receivers
+// (bus.Reacher) a message nobody received is ErrNotOnBus.
 func send(ctx context.Context, b bus.Bus, node string, m message) error {
 	ch, err := channelName(node)
 	if err != nil {
@@ -65,5 +66,13 @@ func send(ctx context.Context, b bus.Bus, node string, m message) error {
 	if err != nil {
 		return fmt.Errorf("relay: encode %s: %w", m.Type, err)
 	}
-	return b.Publish(ctx, ch, raw)
+	r, ok := b.(bus.Reacher)
+	if !ok {
+		return b.Publish(ctx, ch, raw)
+	}
+	n, err := r.PublishReach(ctx, ch, raw)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: %s to %s", ErrNotOnBus, m.Type, node)
+	}
+	return err
 }

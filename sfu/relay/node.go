@@ -110,6 +110,13 @@ type Node struct {
 
 	autoMu sync.Mutex
 	routes map[routeKey]*route // Auto's links; nil when Auto is not running
+
+	absentMu sync.Mutex
+	// absent records when a join to a node reached nobody on the bus
+	// (ErrNotOnBus): a node killed a moment ago is still listed, and
+	// recently heartbeated, so Auto's hub election would otherwise chain
+	// through it until its entry goes stale. One entry per node ID.
+	absent map[string]time.Time
 }
 
 // New starts the relay endpoint of node cfg.NodeID on s, listening on its
@@ -149,7 +156,7 @@ func New(ctx context.Context, cfg Config, s *sfu.SFU, b bus.Bus, log *slog.Logge
 		return nil, fmt.Errorf("relay: subscribe %s: %w", ch, err)
 	}
 	n := &Node{id: cfg.NodeID, region: cfg.Region, sfu: s, bus: b, log: log.With("relay_node", cfg.NodeID), api: cfg.API, lo: cfg.LoopbackAPI, connectTimeout: cfg.ConnectTimeout, sub: sub,
-		origins: make(map[string]*originLink), edges: make(map[string]*Link)}
+		origins: make(map[string]*originLink), edges: make(map[string]*Link), absent: make(map[string]time.Time)}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(1)
 	go n.dispatch()
@@ -221,6 +228,25 @@ func (n *Node) dispatch() {
 			}
 		}
 	}
+}
+
+// markAbsent records that node was not on the bus just now.
+func (n *Node) markAbsent(node string) {
+	n.absentMu.Lock()
+	n.absent[node] = time.Now()
+	n.absentMu.Unlock()
+	n.log.Info("relay: upstream not on the bus; not electing it hub until it heartbeats again", "node", node)
+}
+
+// absentSince returns a copy of the absence records (see markAbsent).
+func (n *Node) absentSince() map[string]time.Time {
+	n.absentMu.Lock()
+	defer n.absentMu.Unlock()
+	out := make(map[string]time.Time, len(n.absent))
+	for id, at := range n.absent {
+		out[id] = at
+	}
+	return out
 }
 
 // origin returns the origin-side link with id, or nil.

@@ -44,7 +44,18 @@ type Client struct {
 // nodeState is what the client knows of one node's liveness.
 type nodeState struct {
 	lastAnswer time.Time
+	// absent counts the pings that reached no subscriber of the node's
+	// channel (ErrUnreachable) since it last answered; absentDead of them
+	// end its sessions, long before NodeTimeout.
+	absent int
 }
+
+// absentDead is how many keep-alive pings without an answer between them
+// must reach nobody for a node to count as gone. One could be a node resubscribing after a bus
+// reconnect; two span at least one KeepAlive, while a crashed process
+// (whose connection the bus server saw close) is found within
+// 2 × KeepAlive instead of NodeTimeout + KeepAlive.
+const absentDead = 2
 
 // NewClient subscribes the gateway's reply channel (gatewayID must be unique
 // among the gateways on the bus) and starts routing and keep-alives until
@@ -178,6 +189,14 @@ func (c *Client) pingNode(node string, ids []string) {
 		c.nodes[node] = ns
 	}
 	var gone []*remoteSession
+	// Only an answer clears absence: a ping that timed out may have been
+	// sent before the node's connection went.
+	switch {
+	case err == nil:
+		ns.absent = 0
+	case errors.Is(err, ErrUnreachable):
+		ns.absent++
+	}
 	if err == nil {
 		ns.lastAnswer = now
 		for _, id := range m.Unknown {
@@ -186,7 +205,7 @@ func (c *Client) pingNode(node string, ids []string) {
 				gone = append(gone, rs)
 			}
 		}
-	} else if now.Sub(ns.lastAnswer) > c.cfg.NodeTimeout {
+	} else if ns.absent >= absentDead || now.Sub(ns.lastAnswer) > c.cfg.NodeTimeout {
 		for id, rs := range c.sessions {
 			if rs.node == node {
 				delete(c.sessions, id)
@@ -246,8 +265,10 @@ func (c *Client) callJoin(ctx context.Context, node string, req request, rs *rem
 		delete(c.joining, req.ID)
 		c.mu.Unlock()
 	}()
-	if err := c.bus.Publish(ctx, ch, raw); err != nil {
+	if reached, err := c.publish(ctx, ch, raw); err != nil {
 		return message{}, fmt.Errorf("sfurpc: %s to node %s: %w", req.Op, node, err)
+	} else if !reached {
+		return message{}, fmt.Errorf("%w: %s to node %s", ErrUnreachable, req.Op, node)
 	}
 	select {
 	case m := <-wait:
@@ -260,6 +281,17 @@ func (c *Client) callJoin(ctx context.Context, node string, req request, rs *rem
 	case <-c.done:
 		return message{}, fmt.Errorf("%w: sfurpc client closed", signaling.ErrMediaClosed)
 	}
+}
+
+// publish sends raw on ch and reports whether it reached a subscriber
+// (always true on a bus that does not count, see bus.Reacher).
+func (c *Client) publish(ctx context.Context, ch bus.Channel, raw []byte) (bool, error) {
+	r, ok := c.bus.(bus.Reacher)
+	if !ok {
+		return true, c.bus.Publish(ctx, ch, raw)
+	}
+	n, err := r.PublishReach(ctx, ch, raw)
+	return n > 0, err
 }
 
 // remoteNode is a node reached over the bus.
@@ -276,9 +308,10 @@ func (n *remoteNode) Join(ctx context.Context, t tenant.ID, room, participant st
 	rs := &remoteSession{c: n.c, node: n.id, events: make(chan signaling.MediaEvent, eventBuffer)}
 	m, err := n.c.callJoin(ctx, n.id, request{Op: opJoin, Tenant: string(t), Room: room, Participant: participant, Opts: &opts}, rs)
 	if err != nil {
-		if errors.Is(err, ErrTimeout) {
-			// The node may have joined after all: it expires the
-			// session when nobody pings it.
+		if errors.Is(err, ErrTimeout) || errors.Is(err, ErrUnreachable) {
+			// The node may have joined after all (a timeout): it expires
+			// the session when nobody pings it. Either way the gateway
+			// may place the participant elsewhere.
 			return nil, fmt.Errorf("%w: %w", signaling.ErrNoMedia, err)
 		}
 		return nil, err

@@ -69,7 +69,7 @@ func waitSubscribed(t *testing.T, b bus.Bus, node string) {
 			ms.Leave()
 			return
 		}
-		if !errors.Is(err, sfurpc.ErrTimeout) {
+		if !errors.Is(err, sfurpc.ErrTimeout) && !errors.Is(err, sfurpc.ErrUnreachable) {
 			return // the node answered, with an error
 		}
 		if time.Now().After(deadline) {
@@ -154,39 +154,69 @@ func TestGatewayDeathExpiresSessions(t *testing.T) {
 
 // TestNodeDeathEndsSessions: a node that stops answering has its sessions'
 // event streams closed at the gateway (which then re-joins elsewhere), and
-// calls fail with a timeout rather than hanging.
+// calls fail rather than hanging. A node whose process died is gone from
+// the bus (its connection closed): two keep-alive pings that reach nobody
+// end its sessions, well before NodeTimeout. A node that hangs while its
+// connection stays subscribed is found by NodeTimeout.
 func TestNodeDeathEndsSessions(t *testing.T) {
-	url, prefix := testenv.RedisURL(t), testenv.UniquePrefix()
-	open := func() *bus.RedisBus {
-		b, err := bus.NewRedisBus(context.Background(), bus.RedisConfig{URL: url, Prefix: prefix}, st.Log())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = b.Close() })
-		return b
-	}
-	nodeBus, gwBus := open(), open()
-	serve(t, nodeBus, newSFU(t, "node-a"), fast)
-	c := client(t, gwBus, "gw-1", fast)
-	ms, err := c.Node("node-a").Join(context.Background(), "acme", "r", "p1", signaling.MediaJoinOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The node's process dies: its bus connection goes away with nothing
-	// said (no gone message can reach the gateway).
-	_ = nodeBus.Close()
-	start := time.Now()
-	for range ms.Events() {
-	}
-	took := time.Since(start)
-	t.Logf("events closed %v after the node died (node timeout %v)", took.Round(time.Millisecond), fast.NodeTimeout)
-	if took < fast.NodeTimeout/2 {
-		t.Fatalf("events closed after %v: not by the keep-alive (a gone message reached the gateway?)", took)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if err := ms.AddICECandidate(ctx, signaling.TargetPublisher, signaling.ICECandidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"}); err == nil {
-		t.Fatal("call to a dead node succeeded")
+	for _, tc := range []struct {
+		name string
+		hang bool // something keeps the node's channel subscribed, silently
+		// min is the earliest the events may close: later than any gone
+		// message could arrive.
+		min time.Duration
+	}{
+		{"process exits", false, fast.KeepAlive / 2},
+		{"node hangs", true, fast.NodeTimeout / 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			url, prefix := testenv.RedisURL(t), testenv.UniquePrefix()
+			open := func() *bus.RedisBus {
+				b, err := bus.NewRedisBus(context.Background(), bus.RedisConfig{URL: url, Prefix: prefix}, st.Log())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = b.Close() })
+				return b
+			}
+			nodeBus, gwBus := open(), open()
+			serve(t, nodeBus, newSFU(t, "node-a"), fast)
+			if tc.hang {
+				ch, err := bus.SystemChannel("sfurpc.node.node-a")
+				if err != nil {
+					t.Fatal(err)
+				}
+				sub, err := open().Subscribe(context.Background(), ch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				go func() {
+					for range sub.C() { // receives every request, answers none
+					}
+				}()
+			}
+			c := client(t, gwBus, "gw-1", fast)
+			ms, err := c.Node("node-a").Join(context.Background(), "acme", "r", "p1", signaling.MediaJoinOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The node's process dies: its bus connection goes away with
+			// nothing said (no gone message can reach the gateway).
+			_ = nodeBus.Close()
+			start := time.Now()
+			for range ms.Events() {
+			}
+			took := time.Since(start)
+			t.Logf("events closed %v after the node died (keep-alive %v, node timeout %v)", took.Round(time.Millisecond), fast.KeepAlive, fast.NodeTimeout)
+			if took < tc.min {
+				t.Fatalf("events closed after %v, before %v: not by the keep-alive (a gone message reached the gateway?)", took, tc.min)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			if err := ms.AddICECandidate(ctx, signaling.TargetPublisher, signaling.ICECandidate{Candidate: "candidate:1 1 udp 1 127.0.0.1 9 typ host"}); err == nil {
+				t.Fatal("call to a dead node succeeded")
+			}
+		})
 	}
 }
 

@@ -86,6 +86,11 @@ var sentinels = []struct {
 // ErrTimeout is returned when a node does not answer before the deadline.
 var ErrTimeout = errors.New("sfurpc: node did not answer in time")
 
+// ErrUnreachable is returned when a request reached no subscriber of the
+// node's channel (a bus that counts, bus.Reacher): the node's process is
+// gone, or it is reconnecting to the bus. No reply can come.
+var ErrUnreachable = errors.New("sfurpc: node not on the bus")
+
 // ErrRemote wraps an error a node reported that has no signaling sentinel.
 var ErrRemote = errors.New("sfurpc: node error")
 

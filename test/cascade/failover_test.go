@@ -104,6 +104,7 @@ func TestCascadeKillEdge(t *testing.T) {
 	require.NoError(t, syscall.Kill(-s.b1.cmd.Process.Pid, syscall.SIGKILL))
 	t.Logf("SIGKILL b1 at %s", killAt.UTC().Format("15:04:05.000"))
 	res := s.moved(t)
+	s.c.timeline(killAt, 8*time.Second)
 	var back []time.Duration
 	for _, r := range res {
 		d := time.Duration(r.GapEnd - killAt.UnixNano())
@@ -140,6 +141,7 @@ func TestCascadeDrainEdge(t *testing.T) {
 		exited <- e.err
 	}()
 	res := s.moved(t)
+	s.c.timeline(termAt, 8*time.Second)
 	var frozen []time.Duration
 	for _, r := range res {
 		frozen = append(frozen, time.Duration(r.MaxGapNS))

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/pion/transport/v5/vnet"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
@@ -241,7 +240,7 @@ func TestBatchConnCloseSendsQueuedPackets(t *testing.T) {
 // queued with them still reach their destinations, in order.
 func TestBatchConnSkipsFailedDatagrams(t *testing.T) {
 	const n = 100
-	before := testutil.ToFloat64(metricUDPSendErrors)
+	before := counterValue(t, metricUDPSendErrors)
 	a, b := newTestReceiver(t), newTestReceiver(t)
 	bad := []netip.AddrPort{
 		netip.MustParseAddrPort("127.0.0.1:0"), // EINVAL
@@ -268,7 +267,7 @@ func TestBatchConnSkipsFailedDatagrams(t *testing.T) {
 	st := c.stats()
 	require.Equal(t, uint64(2*n), st.Sent)
 	require.Equal(t, uint64(2*n), st.Errors)
-	require.GreaterOrEqual(t, testutil.ToFloat64(metricUDPSendErrors)-before, float64(2*n))
+	require.GreaterOrEqual(t, counterValue(t, metricUDPSendErrors)-before, float64(2*n))
 }
 
 // TestBatchConnFullQueueWaitsAndHonoursWriteDeadline: when the ring is full
@@ -370,12 +369,10 @@ func BenchmarkBatchConnWriteTo(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 			require.NoError(b, err)
-			var w interface {
-				WriteToAddrPort([]byte, netip.AddrPort) (int, error)
-				Close() error
-			} = conn
+			write, closeConn := conn.WriteToUDPAddrPort, conn.Close
 			if batched {
-				w = newBatchConn(conn, DefaultUDPSendQueue, nil)
+				bc := newBatchConn(conn, DefaultUDPSendQueue, nil)
+				write, closeConn = bc.WriteToAddrPort, bc.Close
 			}
 			var dests []netip.AddrPort
 			var wg sync.WaitGroup
@@ -400,9 +397,9 @@ func BenchmarkBatchConnWriteTo(b *testing.B) {
 			b.ResetTimer()
 			cpu0 := rusageCPU()
 			for i := range b.N {
-				_, _ = w.WriteToAddrPort(pkt, dests[i%len(dests)])
+				_, _ = write(pkt, dests[i%len(dests)])
 			}
-			_ = w.Close() // waits for the queue to drain
+			_ = closeConn() // the batched one waits for its queue to drain
 			b.StopTimer()
 			b.ReportMetric(float64(rusageCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			for _, rx := range rxs {

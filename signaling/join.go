@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -119,7 +120,7 @@ func (g *Gateway) handleJoin(ctx context.Context, c *conn, s *session, e *protoc
 		frames = append(frames, &frameData{b: mustJSON(env)})
 	}
 	s.mu.Lock()
-	for _, f := range append(frames, m.pending...) {
+	for _, f := range append(frames, dropReplayed(m.pending, maxSeq(replay))...) {
 		s.appendLocked(f)
 	}
 	m.pending = nil
@@ -325,4 +326,55 @@ func selectPresence(recs []Record, self string, n int, quiet bool) []Participant
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out
+}
+
+// maxSeq is the highest room sequence number among envs (0 if none).
+func maxSeq(envs []*protocol.Envelope) uint64 {
+	var n uint64
+	for _, e := range envs {
+		n = max(n, e.Seq)
+	}
+	return n
+}
+
+// dropReplayed removes from the room events held back during a join those
+// the replay already contains (sequence numbers up to upTo). An event
+// published after the member was registered but before the observers
+// read their history is in both, and a client resuming from a sequence
+// number must get each event once.
+func dropReplayed(pending []frame, upTo uint64) []frame {
+	if upTo == 0 {
+		return pending
+	}
+	kept := pending[:0]
+	for _, f := range pending {
+		if n := frameSeq(f); n == 0 || n > upTo {
+			kept = append(kept, f)
+		}
+	}
+	return kept
+}
+
+// frameSeq reads the envelope's top-level "seq" of a frame the gateway
+// encoded (v, id, re, type, room and seq come before data), or 0.
+func frameSeq(f frame) uint64 {
+	b := f.b
+	if f.wire != nil {
+		b = f.wire[frameHeaderLen(f.wire):]
+	}
+	if i := bytes.Index(b, []byte(`"data":`)); i >= 0 {
+		b = b[:i]
+	}
+	i := bytes.Index(b, []byte(`"seq":`))
+	if i < 0 {
+		return 0
+	}
+	var n uint64
+	for _, c := range b[i+len(`"seq":`):] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	return n
 }

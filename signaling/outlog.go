@@ -146,3 +146,17 @@ func appendFrameHeader(b []byte, n int) []byte {
 			byte(uint64(n)>>32), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
 	}
 }
+
+// frameHeaderLen is the length of the header of a frame built by wireFrame.
+func frameHeaderLen(wire []byte) int {
+	if len(wire) < 2 {
+		return len(wire)
+	}
+	switch wire[1] & 0x7f {
+	case 126:
+		return min(4, len(wire))
+	case 127:
+		return min(maxFrameHeader, len(wire))
+	}
+	return 2
+}

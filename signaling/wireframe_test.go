@@ -2,6 +2,8 @@ package signaling
 
 import (
 	"bytes"
+	"slices"
+	"strconv"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -46,5 +48,34 @@ func TestWireFrameReadByGorilla(t *testing.T) {
 		if typ != websocket.TextMessage || len(b) != n || (n > 0 && (b[0] != 'a'+byte(n%26) || b[n-1] != b[0])) {
 			t.Fatalf("frame of %d bytes: got type %d, %d bytes", n, typ, len(b))
 		}
+	}
+}
+
+// TestDropReplayed: room events held back during a join are dropped when
+// the join's replay already carried their sequence number; unsequenced
+// events and later ones stay, in order.
+func TestDropReplayed(t *testing.T) {
+	ev := func(seq int) frame {
+		b := []byte(`{"v":1,"type":"chat.message","room":"main","data":{"text":"\"seq\":1"}}`)
+		if seq > 0 {
+			b = []byte(`{"v":1,"type":"chat.message","room":"main","seq":` + strconv.Itoa(seq) + `,"data":{"seq":999}}`)
+		}
+		return &frameData{wire: wireFrame(b)}
+	}
+	long := &frameData{wire: wireFrame([]byte(`{"v":1,"type":"chat.message","room":"main","seq":7,"data":{"text":"` + strings.Repeat("x", 70000) + `"}}`))}
+	pending := []frame{ev(4), ev(0), ev(5), long, ev(6), ev(8)}
+	got := dropReplayed(pending, 6)
+	var seqs []uint64
+	for _, f := range got {
+		seqs = append(seqs, frameSeq(f))
+	}
+	if want := []uint64{0, 7, 8}; !slices.Equal(seqs, want) {
+		t.Fatalf("kept seqs %v, want %v", seqs, want)
+	}
+	if n := frameSeq(&frameData{wire: wireFrame(bytes.Repeat([]byte("a"), 300))}); n != 0 {
+		t.Fatalf("frame without seq: %d", n)
+	}
+	if len(dropReplayed(pending[:2], 0)) != 2 {
+		t.Fatal("nothing replayed: everything must stay")
 	}
 }

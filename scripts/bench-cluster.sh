@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Runs a load-test scenario against Plenary in its production shape on this
-# machine: one SFU node process (sfu,scheduler,recorder; embedded store,
-# demo tenant), two gateway processes (signaling,chat,web) without SFUs, one
-# Redis; N load-tester shards; then merges the shard reports.
+# machine: a store process (scheduler,recorder; embedded store, demo tenant),
+# one SFU node process, two gateway processes (signaling,chat,web) without
+# SFUs, one Redis; N load-tester shards; then merges the shard reports.
 #
 #   scripts/bench-cluster.sh SCENARIO OUT_DIR [SHARDS]
 #   e.g. scripts/bench-cluster.sh loadtest/scenarios/keynote.yaml /tmp/keynote 2
 #
 # Env: REDIS_URL (default redis://127.0.0.1:6379/0), PLENARY_BIN (default
-# bin/plenary, built if missing), PPROF_PORT (when set, gateway i serves
-# /debug/pprof/ on 127.0.0.1:PPROF_PORT+i and shard i on PPROF_PORT+10+i),
+# bin/plenary, built if missing), PPROF_PORT (when set, the SFU node serves
+# /debug/pprof/ on 127.0.0.1:PPROF_PORT, gateway i on PPROF_PORT+i and
+# shard i on PPROF_PORT+10+i),
 # GW_ARGS (extra `plenary serve` flags for the gateways, e.g.
 # "--chat-window 100ms").
 # Every process's log and RSS samples land in OUT_DIR; the merged report in OUT_DIR/merged. Exit code: the merge's (1 when
@@ -39,14 +40,21 @@ wait_up() { # log file → prints the URL line's URL
 }
 
 ulimit -n 20000 || true
-"$bin" serve --roles sfu,scheduler,recorder --demo --node-id bench-sfu-1 --redis-url "$redis" --prefix "$prefix" \
-  --listen 127.0.0.1:0 --sfu-udp-port 0 --sfu-tcp-port 0 --sfu-bind-ip 127.0.0.1 --data-dir "$out/data" \
+# The store process: the embedded store (FerretDB), the demo tenant, the
+# scheduler and the recorder, apart from the SFU as a real store would be.
+"$bin" serve --roles scheduler,recorder --demo --redis-url "$redis" --prefix "$prefix" \
+  --listen 127.0.0.1:0 --data-dir "$out/data" \
+  --log-level warn >"$out/store.out" 2>"$out/store.log" & pids+=($!)
+wait_up "$out/store.out" >/dev/null
+for _ in $(seq 1 600); do grep -q 'organizer:' "$out/store.out" && break; sleep 0.1; done
+mongo=$(grep -m1 -o -- '--mongo-uri .*' "$out/store.out" | cut -d' ' -f2)
+org=$(grep -m1 'organizer:' "$out/store.out" | sed 's/.*token=//')
+org=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]))' "$org")
+"$bin" serve --roles sfu --node-id bench-sfu-1 --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
+  --listen 127.0.0.1:0 --sfu-udp-port 0 --sfu-tcp-port 0 --sfu-bind-ip 127.0.0.1 --data-dir "$out/data-sfu" \
+  $([ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$PPROF_PORT") \
   --log-level warn >"$out/sfu.out" 2>"$out/sfu.log" & pids+=($!)
 sfu=$(wait_up "$out/sfu.out")
-for _ in $(seq 1 600); do grep -q 'organizer:' "$out/sfu.out" && break; sleep 0.1; done
-mongo=$(grep -m1 -o -- '--mongo-uri .*' "$out/sfu.out" | cut -d' ' -f2)
-org=$(grep -m1 'organizer:' "$out/sfu.out" | sed 's/.*token=//')
-org=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]))' "$org")
 debug() { [ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$((PPROF_PORT + $1))"; true; }
 gws=()
 for i in 1 2; do

@@ -40,6 +40,10 @@ var (
 		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "frames_out_total",
 		Help: "Frames written to clients.",
 	})
+	metricWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "socket_writes_total",
+		Help: "Socket writes of frames: inline (non-blocking, on the fan-out's goroutine), partial (the socket was full; a writer goroutine finished it) or writer (a writer goroutine's).",
+	}, []string{"path"})
 	metricFanout = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: metrics.Namespace, Subsystem: "signaling", Name: "fanout_deliveries_total",
 		Help: "Room event deliveries to local members (one shared frame per event).",
@@ -81,7 +85,7 @@ var (
 
 func init() {
 	metrics.MustRegister(metricConnections, metricSessions, metricSessionsInGrace, metricMembers, metricRooms,
-		metricFramesIn, metricFramesOut, metricFanout, metricRequests, metricErrors, metricCloses,
+		metricFramesIn, metricFramesOut, metricWrites, metricFanout, metricRequests, metricErrors, metricCloses,
 		metricSlowConsumers, metricResumes, metricJoinSeconds, metricFeeds, metricScheduleEvents)
 }
 

@@ -2,11 +2,11 @@ package signaling
 
 import (
 	"bytes"
-	"slices"
-	"strconv"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 

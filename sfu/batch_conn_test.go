@@ -358,54 +358,65 @@ func rusageCPU() time.Duration {
 }
 
 // BenchmarkBatchConnWriteTo: 1,100-byte datagrams (a forwarded packet with
-// SRTP overhead) to 10 loopback destinations, each drained by a goroutine,
-// with one sendto per datagram ("sendto") and through the batching
-// wrapper ("batched"). cpu-ns/op is the whole process's CPU time per
-// datagram (writer, flusher, and on loopback the receivers' kernel path and
-// reads too), the figure that bounds packets per core; allocs/op must be 0.
+// SRTP overhead) to 10 loopback destinations with one sendto per datagram
+// ("sendto") and through the batching wrapper ("batched"). cpu-ns/op is
+// the whole process's CPU time per datagram, the figure that bounds
+// packets per core; allocs/op must be 0. On loopback the sender's system
+// call also runs the receiver's kernel path. With read, goroutines of this
+// process drain the receivers, so their recvfrom calls count too; with
+// unread nobody reads and the kernel drops at the full receive buffer,
+// which leaves mostly the send side.
 func BenchmarkBatchConnWriteTo(b *testing.B) {
-	for _, batched := range []bool{false, true} {
-		name := map[bool]string{false: "sendto", true: "batched"}[batched]
-		b.Run(name, func(b *testing.B) {
-			conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-			require.NoError(b, err)
-			write, closeConn := conn.WriteToUDPAddrPort, conn.Close
-			if batched {
-				bc := newBatchConn(conn, DefaultUDPSendQueue, nil)
-				write, closeConn = bc.WriteToAddrPort, bc.Close
+	for _, read := range []bool{true, false} {
+		for _, batched := range []bool{false, true} {
+			name := fmt.Sprintf("%s/%s", map[bool]string{false: "sendto", true: "batched"}[batched],
+				map[bool]string{false: "unread", true: "read"}[read])
+			b.Run(name, func(b *testing.B) { benchmarkWrites(b, batched, read) })
+		}
+	}
+}
+
+func benchmarkWrites(b *testing.B, batched, read bool) {
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(b, err)
+	write, closeConn := conn.WriteToUDPAddrPort, conn.Close
+	if batched {
+		bc := newBatchConn(conn, DefaultUDPSendQueue, nil)
+		write, closeConn = bc.WriteToAddrPort, bc.Close
+	}
+	var dests []netip.AddrPort
+	var wg sync.WaitGroup
+	var rxs []*net.UDPConn
+	for range 10 {
+		rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		require.NoError(b, err)
+		rxs = append(rxs, rx)
+		dests = append(dests, rx.LocalAddr().(*net.UDPAddr).AddrPort())
+		if !read {
+			continue
+		}
+		_ = rx.SetReadBuffer(4 << 20)
+		wg.Go(func() {
+			buf := make([]byte, 2048)
+			for {
+				if _, _, err := rx.ReadFromUDPAddrPort(buf); err != nil {
+					return
+				}
 			}
-			var dests []netip.AddrPort
-			var wg sync.WaitGroup
-			var rxs []*net.UDPConn
-			for range 10 {
-				rx, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-				require.NoError(b, err)
-				_ = rx.SetReadBuffer(4 << 20)
-				rxs = append(rxs, rx)
-				dests = append(dests, rx.LocalAddr().(*net.UDPAddr).AddrPort())
-				wg.Go(func() {
-					buf := make([]byte, 2048)
-					for {
-						if _, _, err := rx.ReadFromUDPAddrPort(buf); err != nil {
-							return
-						}
-					}
-				})
-			}
-			pkt := make([]byte, 1100)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu0 := rusageCPU()
-			for i := range b.N {
-				_, _ = write(pkt, dests[i%len(dests)])
-			}
-			_ = closeConn() // the batched one waits for its queue to drain
-			b.StopTimer()
-			b.ReportMetric(float64(rusageCPU()-cpu0)/float64(b.N), "cpu-ns/op")
-			for _, rx := range rxs {
-				_ = rx.Close()
-			}
-			wg.Wait()
 		})
 	}
+	pkt := make([]byte, 1100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := rusageCPU()
+	for i := range b.N {
+		_, _ = write(pkt, dests[i%len(dests)])
+	}
+	_ = closeConn() // the batched one waits for its queue to drain
+	b.StopTimer()
+	b.ReportMetric(float64(rusageCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+	for _, rx := range rxs {
+		_ = rx.Close()
+	}
+	wg.Wait()
 }

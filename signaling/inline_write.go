@@ -3,6 +3,7 @@ package signaling
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -86,10 +87,18 @@ func (c *conn) writevNow(bufs [][]byte) (int, error) {
 		n    int
 		werr error
 	)
-	err := c.raw.Write(func(fd uintptr) bool {
+	write := func(fd uintptr) bool {
 		n, werr = unix.Writev(int(fd), bufs)
 		return true // never wait for the socket: the writer goroutine does
-	})
+	}
+	err := c.raw.Write(write)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// A deadline left by a blocking write (writer goroutine, gorilla's
+		// control frames) has passed; it means nothing to a write that
+		// does not wait.
+		_ = c.ws.NetConn().SetWriteDeadline(time.Time{})
+		err = c.raw.Write(write)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -120,7 +120,8 @@ func (g *Gateway) handleJoin(ctx context.Context, c *conn, s *session, e *protoc
 		frames = append(frames, &frameData{b: mustJSON(env)})
 	}
 	s.mu.Lock()
-	for _, f := range append(frames, dropReplayed(m.pending, maxSeq(replay))...) {
+	m.replayedTo = maxSeq(replay)
+	for _, f := range append(frames, m.dropReplayed(m.pending)...) {
 		s.appendLocked(f)
 	}
 	m.pending = nil
@@ -337,19 +338,26 @@ func maxSeq(envs []*protocol.Envelope) uint64 {
 	return n
 }
 
-// dropReplayed removes from the room events held back during a join those
-// the replay already contains (sequence numbers up to upTo). An event
-// published after the member was registered but before the observers
-// read their history is in both, and a client resuming from a sequence
-// number must get each event once.
-func dropReplayed(pending []frame, upTo uint64) []frame {
+// dropReplayed removes from room events about to be queued for m those
+// its join's replay already carried (sequence numbers up to replayedTo):
+// an event published after the member was registered but before the
+// observers read their history is in the replay and also reaches the room
+// as a live event (held back while the join runs, or just after it), and a
+// client resuming from a sequence number must get each event once. Once a
+// later sequenced event passes, nothing is checked any more. s.mu is held.
+func (m *member) dropReplayed(frames []frame) []frame {
+	upTo := m.replayedTo
 	if upTo == 0 {
-		return pending
+		return frames
 	}
-	kept := pending[:0]
-	for _, f := range pending {
-		if n := frameSeq(f); n == 0 || n > upTo {
+	kept := frames[:0:0]
+	for _, f := range frames {
+		n := frameSeq(f)
+		if n == 0 || n > upTo {
 			kept = append(kept, f)
+		}
+		if n > upTo {
+			m.replayedTo = 0
 		}
 	}
 	return kept

@@ -21,6 +21,10 @@ type member struct {
 	// Guarded by s.mu.
 	ready   bool
 	pending []frame
+	// replayedTo is the highest sequence number the join's replay carried,
+	// until a later live event arrives: live events up to it were sent
+	// already (see dropReplayed).
+	replayedTo uint64
 
 	// upd serialises presence changes, so the store and the bus see them in
 	// the order they were made.

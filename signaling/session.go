@@ -148,7 +148,7 @@ func (s *session) deliver(m *member, frames ...frame) {
 		return
 	}
 	var c *conn
-	for _, f := range frames {
+	for _, f := range m.dropReplayed(frames) {
 		c = s.appendLocked(f)
 	}
 	s.mu.Unlock()

@@ -64,7 +64,8 @@ func TestDropReplayed(t *testing.T) {
 	}
 	long := &frameData{wire: wireFrame([]byte(`{"v":1,"type":"chat.message","room":"main","seq":7,"data":{"text":"` + strings.Repeat("x", 70000) + `"}}`))}
 	pending := []frame{ev(4), ev(0), ev(5), long, ev(6), ev(8)}
-	got := dropReplayed(pending, 6)
+	m := &member{replayedTo: 6}
+	got := m.dropReplayed(pending)
 	var seqs []uint64
 	for _, f := range got {
 		seqs = append(seqs, frameSeq(f))
@@ -75,7 +76,10 @@ func TestDropReplayed(t *testing.T) {
 	if n := frameSeq(&frameData{wire: wireFrame(bytes.Repeat([]byte("a"), 300))}); n != 0 {
 		t.Fatalf("frame without seq: %d", n)
 	}
-	if len(dropReplayed(pending[:2], 0)) != 2 {
+	if m.replayedTo != 0 {
+		t.Fatal("a later event passed: the check must end")
+	}
+	if len(m.dropReplayed(pending[:2])) != 2 {
 		t.Fatal("nothing replayed: everything must stay")
 	}
 }

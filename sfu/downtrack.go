@@ -105,8 +105,12 @@ func (dt *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParamete
 		}
 		dt.writer = ctx.WriteStream()
 		dt.mu.Unlock()
-		// Whatever we forward next must start with a keyframe.
-		if dt.track.video {
+		// Whatever we forward next must start with a keyframe. Before the
+		// subscriber connection is up, the request waits for it
+		// (Participant.requestKeyframes): a keyframe sent now would be
+		// dropped, and its request would hold the publisher's throttle
+		// window shut when the subscriber really needs one.
+		if dt.track.video && dt.sub.subReady.Load() {
 			dt.track.requestKeyframe(dt.Target())
 		}
 		return c, nil
@@ -165,7 +169,7 @@ func (dt *DownTrack) setTarget(l Layer) bool {
 	if old == l {
 		return false
 	}
-	if l != LayerNone && l != dt.CurrentLayer() {
+	if l != LayerNone && l != dt.CurrentLayer() && dt.sub.subReady.Load() { // else asked once connected, as in Bind
 		dt.track.requestKeyframe(l)
 	}
 	return true

@@ -69,8 +69,12 @@ type route struct {
 // region that is neither draining nor silent (HubStaleAfter), when the publishing node is in another region: the hub links
 // to the origin once (for the whole region's demand) and the other nodes
 // of the region link to the hub, so a track crosses each inter-region
-// pair once (origin → hub → edge). A link nobody needs any more closes
-// after Linger. It returns ctx's error, or ErrClosed when the node closes.
+// pair once (origin → hub → edge). A hub whose join reached nobody on
+// the bus (ErrNotOnBus: killed a moment ago, its registry entry still
+// fresh) is passed over for absentHold, so its region's edges link to the
+// origin at once rather than after HubStaleAfter. A link nobody needs any
+// more closes after Linger. It returns ctx's error, or ErrClosed when the
+// node closes.
 func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error {
 	if opts.Interval <= 0 {
 		opts.Interval = 500 * time.Millisecond
@@ -124,7 +128,7 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 			if draining {
 				linger = 0
 			}
-			absent := stillAbsent(n.absentSince(), nodes)
+			absent := stillAbsent(n.absentSince(), time.Now())
 			h := hub(n.id, draining, n.region, nodes, time.Now(), opts.HubStaleAfter, absent)
 			want := n.wanted(nodes, h, draining)
 			if draining {
@@ -138,6 +142,7 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 		case <-n.ctx.Done():
 			return ErrClosed
 		case <-tick.C:
+		case <-n.absentKick:
 		}
 	}
 }
@@ -145,8 +150,8 @@ func (n *Node) Auto(ctx context.Context, dir Directory, opts AutoOptions) error 
 // hub returns the hub of region as node self sees it: the lowest ID among
 // self (unless draining) and the region's other nodes that are not
 // draining, heartbeated within staleAfter of now (a zero Updated counts
-// as fresh) and were not found absent from the bus since their last
-// heartbeat (absent, see Node.markAbsent); self when there is no such node.
+// as fresh) and are not in absent (found absent from the bus lately, see
+// Node.markAbsent); self when there is no such node.
 func hub(self string, selfDraining bool, region string, nodes []noderegistry.Node, now time.Time, staleAfter time.Duration, absent map[string]time.Time) string {
 	h := ""
 	if !selfDraining {
@@ -159,8 +164,8 @@ func hub(self string, selfDraining bool, region string, nodes []noderegistry.Nod
 		if !nd.Updated.IsZero() && now.Sub(nd.Updated) > staleAfter {
 			continue // silent: probably dead, not yet expired
 		}
-		if at, ok := absent[nd.ID]; ok && at.After(nd.Updated) {
-			continue // gone from the bus since its last heartbeat
+		if _, ok := absent[nd.ID]; ok {
+			continue // gone from the bus: killed a moment ago
 		}
 		h = nd.ID
 	}
@@ -170,12 +175,18 @@ func hub(self string, selfDraining bool, region string, nodes []noderegistry.Nod
 	return h
 }
 
-// stillAbsent drops from absent the nodes that heartbeated after they were
-// found absent (they came back).
-func stillAbsent(absent map[string]time.Time, nodes []noderegistry.Node) map[string]time.Time {
-	for _, nd := range nodes {
-		if at, ok := absent[nd.ID]; ok && !at.After(nd.Updated) {
-			delete(absent, nd.ID)
+// absentHold is how long a node found absent from the bus is passed over
+// as a hub. A killed node's registry entry expires within
+// noderegistry.DefaultTTL (6 s); a node that keeps heartbeating without
+// serving relays is retried this often (its join fails at once, and the
+// route through the origin stays open meanwhile, see reconcile).
+const absentHold = 10 * time.Second
+
+// stillAbsent drops from absent the records older than absentHold.
+func stillAbsent(absent map[string]time.Time, now time.Time) map[string]time.Time {
+	for id, at := range absent {
+		if now.Sub(at) >= absentHold {
+			delete(absent, id)
 		}
 	}
 	return absent

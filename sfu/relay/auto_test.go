@@ -88,3 +88,37 @@ func TestAutoOnDemandAndChain(t *testing.T) {
 		return nA.OriginLinks() == 0 && nB1.OriginLinks() == 0 && len(nB2.AutoLinks()) == 0
 	})
 }
+
+// TestAutoSkipsHubGoneFromBus: region b's hub by ID, "b1", is listed with
+// a fresh heartbeat but has no relay endpoint on the bus (a node killed a
+// moment ago: its registry entry outlives it by seconds). b2's join to it
+// reaches nobody, so b2 stops electing it and links to the origin a1
+// directly: its viewer decodes while b1 still looks alive in the registry
+// (before the bus told absence apart, b2 chained through b1 until its
+// entry went stale).
+func TestAutoSkipsHubGoneFromBus(t *testing.T) {
+	b := bus.NewMemoryBus(bus.MemoryConfig{}, testLogger())
+	t.Cleanup(func() { _ = b.Close() })
+	reg := noderegistry.NewMemoryRegistry(nil)
+	t.Cleanup(func() { _ = reg.Close() })
+	sA, _ := autoNode(t, b, reg, "a1", "a")
+	ctx, cancel := context.WithCancel(context.Background())
+	ghost := make(chan struct{})
+	go func() {
+		defer close(ghost)
+		_ = noderegistry.Heartbeat(ctx, reg, 100*time.Millisecond, time.Second, func() noderegistry.Node {
+			return noderegistry.Node{ID: "b1", Region: "b"}
+		}, testLogger())
+	}()
+	t.Cleanup(func() { cancel(); <-ghost })
+	sB2, nB2 := autoNode(t, b, reg, "b2", "b")
+
+	const room = sfu.RoomID("stage")
+	pub := joinClient(t, sA, room, "speaker", sfu.JoinOptions{})
+	pub.publishVideo()
+	v := joinClient(t, sB2, room, "viewer", sfu.JoinOptions{AutoSubscribe: true})
+	waitFor(t, 20*time.Second, "the viewer on b2 decodes", func() bool { return v.keyframe.Load() && v.packets.Load() > 60 })
+	links := nB2.AutoLinks()
+	require.Len(t, links, 1)
+	require.Equal(t, "a1", links[0].Origin(), "b2 links to the origin, not through the absent hub")
+}

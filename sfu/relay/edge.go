@@ -77,6 +77,10 @@ func (n *Node) LinkVia(ctx context.Context, upstream, root string, t tenant.ID, 
 		return nil, fmt.Errorf("%w: node IDs %q, %q must not contain spaces, '>' or '/'", ErrInvalidConfig, upstream, root)
 	}
 	origin := upstream
+	if err := send(ctx, n.bus, origin, message{Type: msgProbe, Link: "probe", From: n.id}); errors.Is(err, ErrNotOnBus) {
+		n.markAbsent(origin)
+		return nil, fmt.Errorf("relay: link from %s: %w", origin, err)
+	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	l := &Link{n: n, id: linkID(upstream, n.id, hex.EncodeToString(b[:])), origin: upstream, root: root, label: linkLabel(upstream, n.id),
@@ -111,6 +115,7 @@ func (n *Node) LinkVia(ctx context.Context, upstream, root string, t tenant.ID, 
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			connectTimer.Stop()
+			n.log.Info("relay: link connected", "link", l.id, "origin", origin)
 		case webrtc.PeerConnectionStateFailed:
 			go func() { _ = l.Close() }()
 		}
@@ -131,9 +136,10 @@ func (n *Node) LinkVia(ctx context.Context, upstream, root string, t tenant.ID, 
 	n.mu.Unlock()
 	relayLinks.WithLabelValues(l.label, "edge").Inc()
 	linkSet.Store(l, struct{}{})
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go l.localEvents()
 	go l.demandLoop()
+	go l.warmLoopback()
 
 	if err := send(ctx, n.bus, origin, message{Type: msgJoin, Link: l.id, From: n.id, Tenant: t.String(), Room: string(room), Root: root}); err != nil {
 		if errors.Is(err, ErrNotOnBus) {
@@ -268,6 +274,7 @@ func (l *Link) handleCandidate(m message) {
 // onTrack republishes one relayed track into the local room and forwards
 // its packets until the origin stops it.
 func (l *Link) onTrack(remote *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+	l.n.log.Info("relay: track arrived", "link", l.id, "track", remote.ID(), "kind", remote.Kind())
 	local, err := webrtc.NewTrackLocalStaticRTP(remote.Codec().RTPCodecCapability, remote.ID(), remote.StreamID())
 	if err != nil {
 		l.n.log.Warn("relay: local track", "link", l.id, "err", err)
@@ -330,6 +337,45 @@ func extensionID(exts []webrtc.RTPHeaderExtensionParameter) uint8 {
 	return 0
 }
 
+// warmLoopback connects the loopback publisher before the first relayed
+// track arrives: an offer carrying only a data channel makes the local
+// SFU's publisher connection run ICE and DTLS now, while the link itself
+// is still being set up across the network, so the first track needs only
+// a renegotiation. On a failover every viewer waits for that first track,
+// so the loopback handshake is off the critical path.
+func (l *Link) warmLoopback() {
+	defer l.n.wg.Done()
+	l.negMu.Lock()
+	defer l.negMu.Unlock()
+	if l.pub.LocalDescription() != nil {
+		return // a track came first and connected it
+	}
+	err := func() error {
+		if _, err := l.pub.CreateDataChannel("relay", nil); err != nil {
+			return err
+		}
+		offer, err := l.pub.CreateOffer(nil)
+		if err != nil {
+			return err
+		}
+		if err := l.pub.SetLocalDescription(offer); err != nil {
+			return err
+		}
+		ans, err := l.local.HandlePublisherOffer(l.n.ctx, *l.pub.LocalDescription())
+		if err != nil {
+			return err
+		}
+		return l.setRemote(l.pub, &l.pendingPub, ans)
+	}()
+	if err != nil {
+		select {
+		case <-l.done: // closed meanwhile
+		default:
+			l.n.log.Warn("relay: loopback warm-up", "link", l.id, "err", err)
+		}
+	}
+}
+
 // addAndNegotiate adds track to the loopback publisher and renegotiates it.
 func (l *Link) addAndNegotiate(track webrtc.TrackLocal) (*webrtc.RTPSender, error) {
 	l.negMu.Lock()
@@ -365,7 +411,9 @@ func (l *Link) forwardRTCP(sender *webrtc.RTPSender, upstreamSSRC uint32) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				l.plis.Add(1)
+				if l.plis.Add(1) <= 3 { // the first few tell when a new link's viewers got their keyframe
+					l.n.log.Info("relay: keyframe request passed upstream", "link", l.id, "ssrc", upstreamSSRC)
+				}
 				_ = l.recv.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: upstreamSSRC}})
 			}
 		}

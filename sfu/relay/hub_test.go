@@ -40,11 +40,14 @@ func TestHubSkipsSilentAndDrainingNodes(t *testing.T) {
 	live := []noderegistry.Node{node("b2", "b", 0, true), node("b3", "b", 0, false), node("b4", "b", 0, false)}
 	require.Equal(t, "b3", hub("b2", true, "b", live, now, stale, nil))
 	require.Equal(t, "b2", hub("b2", true, "b", live[:1], now, stale, nil))
-	// A node found absent from the bus after its last heartbeat (killed
-	// a moment ago) is skipped; one that heartbeated since is back.
+	// A node found absent from the bus (killed a moment ago, its entry
+	// still fresh) is skipped until the record is older than absentHold.
 	fresh := []noderegistry.Node{node("b1", "b", 500*time.Millisecond, false), node("b2", "b", 0, false)}
-	require.Equal(t, "b2", hub("b2", false, "b", fresh, now, stale, map[string]time.Time{"b1": now.Add(-100 * time.Millisecond)}))
-	require.Equal(t, "b1", hub("b2", false, "b", fresh, now, stale, map[string]time.Time{"b1": now.Add(-time.Second)}))
+	recent := func(ago time.Duration) map[string]time.Time {
+		return stillAbsent(map[string]time.Time{"b1": now.Add(-ago)}, now)
+	}
+	require.Equal(t, "b2", hub("b2", false, "b", fresh, now, stale, recent(100*time.Millisecond)))
+	require.Equal(t, "b1", hub("b2", false, "b", fresh, now, stale, recent(absentHold)))
 }
 
 // TestKeepRoutesWhileDraining: a draining node keeps the route it has for a

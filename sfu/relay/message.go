@@ -32,6 +32,11 @@ const (
 	msgDemand msgType = "demand"
 	// msgLeave (both ways) closes the link.
 	msgLeave msgType = "leave"
+	// msgProbe (edge → upstream) asks nothing: an edge sends it before
+	// setting a link up, to learn from the bus's receiver count
+	// (bus.Reacher) that the upstream is gone without first building
+	// peer connections for it. Receivers ignore it.
+	msgProbe msgType = "probe"
 )
 
 // message is the JSON envelope of every control message. Link names the

@@ -115,8 +115,12 @@ type Node struct {
 	// absent records when a join to a node reached nobody on the bus
 	// (ErrNotOnBus): a node killed a moment ago is still listed, and
 	// recently heartbeated, so Auto's hub election would otherwise chain
-	// through it until its entry goes stale. One entry per node ID.
+	// through it until its entry goes stale. One entry per node ID,
+	// dropped after absentHold.
 	absent map[string]time.Time
+	// absentKick wakes Auto when a node was found absent, so that it
+	// elects another hub now rather than at its next tick.
+	absentKick chan struct{}
 }
 
 // New starts the relay endpoint of node cfg.NodeID on s, listening on its
@@ -156,7 +160,7 @@ func New(ctx context.Context, cfg Config, s *sfu.SFU, b bus.Bus, log *slog.Logge
 		return nil, fmt.Errorf("relay: subscribe %s: %w", ch, err)
 	}
 	n := &Node{id: cfg.NodeID, region: cfg.Region, sfu: s, bus: b, log: log.With("relay_node", cfg.NodeID), api: cfg.API, lo: cfg.LoopbackAPI, connectTimeout: cfg.ConnectTimeout, sub: sub,
-		origins: make(map[string]*originLink), edges: make(map[string]*Link), absent: make(map[string]time.Time)}
+		origins: make(map[string]*originLink), edges: make(map[string]*Link), absent: make(map[string]time.Time), absentKick: make(chan struct{}, 1)}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
 	n.wg.Add(1)
 	go n.dispatch()
@@ -219,6 +223,8 @@ func (n *Node) dispatch() {
 			} else if l := n.edge(m.Link); l != nil {
 				l.handleCandidate(m)
 			}
+		case msgProbe:
+			// Reaching this node was the point (see LinkVia).
 		case msgLeave:
 			if o := n.origin(m.Link); o != nil {
 				o.close()
@@ -235,7 +241,11 @@ func (n *Node) markAbsent(node string) {
 	n.absentMu.Lock()
 	n.absent[node] = time.Now()
 	n.absentMu.Unlock()
-	n.log.Info("relay: upstream not on the bus; not electing it hub until it heartbeats again", "node", node)
+	select {
+	case n.absentKick <- struct{}{}:
+	default:
+	}
+	n.log.Info("relay: upstream not on the bus; not electing it hub for a while", "node", node, "for", absentHold)
 }
 
 // absentSince returns a copy of the absence records (see markAbsent).

@@ -29,6 +29,19 @@
 // (1 s) is considered dead and every session on it is closed, which makes
 // the gateway move its participants to another node.
 //
+// A crashed node is found sooner. On a bus that counts receivers
+// (bus.Reacher: Redis answers PUBLISH with the number of subscribed
+// connections) a request that reached nobody fails at once with
+// ErrUnreachable — no reply can come — and two keep-alive pings that
+// reached nobody, with no answer between them, end the node's sessions:
+// the bus server sees a killed process's connection close, so that takes
+// one to two KeepAlive periods (0.25–0.5 s) instead of NodeTimeout +
+// KeepAlive. One ping is not enough: a node resubscribing after a bus
+// reconnect is absent for a moment. A node that hangs while its
+// connection stays up (CPU starvation, a deadlock) still gets the full
+// NodeTimeout: NodeTimeout is not lowered, since on a loaded machine a
+// live but slow node answering late would be moved off by mistake.
+//
 // Messages are JSON: they are control traffic (joins, SDP, candidates), a
 // few per participant per minute, never media.
 package sfurpc

@@ -31,7 +31,9 @@ type Config struct {
 	KeepAlive time.Duration
 	// NodeTimeout is how long a client waits for a silent node before it
 	// ends every session there (the gateway then moves the participants:
-	// media back within about NodeTimeout + a re-join).
+	// media back within about NodeTimeout + a re-join). A node whose
+	// process is gone from the bus (bus.Reacher counts nobody on its
+	// channel) is given up sooner: after two pings that reach nobody.
 	NodeTimeout time.Duration
 	// SessionTTL is how long a node keeps a session nobody pings (a
 	// gateway that died).

@@ -159,15 +159,20 @@ func TestGatewayDeathExpiresSessions(t *testing.T) {
 // end its sessions, well before NodeTimeout. A node that hangs while its
 // connection stays subscribed is found by NodeTimeout.
 func TestNodeDeathEndsSessions(t *testing.T) {
+	// patient never gives up on a silent node within the test: only the
+	// node's absence from the bus can end its sessions.
+	patient := fast
+	patient.NodeTimeout = time.Hour
 	for _, tc := range []struct {
 		name string
+		cfg  sfurpc.Config
 		hang bool // something keeps the node's channel subscribed, silently
 		// min is the earliest the events may close: later than any gone
 		// message could arrive.
 		min time.Duration
 	}{
-		{"process exits", false, fast.KeepAlive / 2},
-		{"node hangs", true, fast.NodeTimeout / 2},
+		{"process exits", patient, false, fast.KeepAlive / 2},
+		{"node hangs", fast, true, fast.NodeTimeout / 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			url, prefix := testenv.RedisURL(t), testenv.UniquePrefix()
@@ -195,7 +200,7 @@ func TestNodeDeathEndsSessions(t *testing.T) {
 					}
 				}()
 			}
-			c := client(t, gwBus, "gw-1", fast)
+			c := client(t, gwBus, "gw-1", tc.cfg)
 			ms, err := c.Node("node-a").Join(context.Background(), "acme", "r", "p1", signaling.MediaJoinOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -204,10 +209,19 @@ func TestNodeDeathEndsSessions(t *testing.T) {
 			// nothing said (no gone message can reach the gateway).
 			_ = nodeBus.Close()
 			start := time.Now()
-			for range ms.Events() {
+			closed := make(chan struct{})
+			go func() {
+				defer close(closed)
+				for range ms.Events() {
+				}
+			}()
+			select {
+			case <-closed:
+			case <-time.After(30 * time.Second):
+				t.Fatalf("events still open 30 s after the node died (keep-alive %v, node timeout %v)", tc.cfg.KeepAlive, tc.cfg.NodeTimeout)
 			}
 			took := time.Since(start)
-			t.Logf("events closed %v after the node died (keep-alive %v, node timeout %v)", took.Round(time.Millisecond), fast.KeepAlive, fast.NodeTimeout)
+			t.Logf("events closed %v after the node died (keep-alive %v, node timeout %v)", took.Round(time.Millisecond), tc.cfg.KeepAlive, tc.cfg.NodeTimeout)
 			if took < tc.min {
 				t.Fatalf("events closed after %v, before %v: not by the keep-alive (a gone message reached the gateway?)", took, tc.min)
 			}

@@ -252,6 +252,9 @@ func runMembers() error {
 		}
 		defer p.Close()
 		go func() {
+			// After a move, the media events that follow are logged with
+			// their time too (the failover tests' timeline).
+			var movedAt time.Time
 			for {
 				select {
 				case <-ctx.Done():
@@ -264,7 +267,14 @@ func runMembers() error {
 						fmt.Fprintf(os.Stderr, "%s: %s: %v\n", j.Self.Name, ev.Type, err)
 					}
 					if strings.HasPrefix(ev.Type, "media.moved") {
-						fmt.Fprintf(os.Stderr, "%s %s: %s %s\n", time.Now().Format("15:04:05.000"), j.Self.Name, ev.Type, ev.Data)
+						movedAt = time.Now()
+					}
+					if !movedAt.IsZero() && time.Since(movedAt) < 5*time.Second && ev.Type != "media.ice" {
+						data := string(ev.Data)
+						if ev.Type == "media.offer" {
+							data = fmt.Sprintf("(%d m-lines)", strings.Count(data, "m="))
+						}
+						fmt.Fprintf(os.Stderr, "%s %s: %s %.120s\n", time.Now().Format("15:04:05.000"), j.Self.Name, ev.Type, data)
 					}
 				}
 			}

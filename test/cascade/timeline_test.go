@@ -21,8 +21,11 @@ var timelineMarks = []string{
 	"relay: opening link on demand",
 	"relay: upstream not on the bus",
 	"relay: origin link open",
+	"relay: link connected",
+	"relay: track arrived",
 	"track published",
-	"media.moved",
+	"relay: keyframe request passed upstream",
+	": media.",
 }
 
 // timeRE finds a slog text timestamp (time=RFC 3339) or the helpers'

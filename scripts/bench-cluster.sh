@@ -25,9 +25,11 @@ bin=${PLENARY_BIN:-bin/plenary}
 mkdir -p "$out"
 prefix="bench-$(date +%s)"
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+cleanup() { # newest first: the store process goes last, when nothing needs it any more
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT
 

@@ -19,7 +19,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultKeepAlive   = 250 * time.Millisecond
-	DefaultNodeTimeout = time.Second
+	DefaultNodeTimeout = 4 * time.Second
 	DefaultSessionTTL  = 10 * time.Second
 	DefaultTimeout     = 10 * time.Second
 )

@@ -496,8 +496,10 @@ func (b *wsBot) Upkeep(now time.Time) {
 		return
 	}
 	if b.media == nil {
-		// Events of a batch frame beyond the queue's room wait here until
-		// this sweep: the reader blocks for at most one sweep interval.
+		// A chat bot's reader queues only replies to Requests (onFrame
+		// consumes the rest); one whose Request gave up waiting lands on
+		// Events and is dropped here, so the reader blocks for at most one
+		// sweep interval.
 		drain(cl.Events())
 	}
 	if b.state.Load() != stUp {

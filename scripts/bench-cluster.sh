@@ -42,6 +42,8 @@ wait_up() { # log file → prints the URL line's URL
 }
 
 ulimit -n 20000 || true
+# --debug-listen for the process at offset $1 from PPROF_PORT (nothing without it).
+debug() { [ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$((PPROF_PORT + $1))"; true; }
 # The store process: the embedded store (FerretDB), the demo tenant, the
 # scheduler and the recorder, apart from the SFU as a real store would be.
 "$bin" serve --roles scheduler,recorder --demo --redis-url "$redis" --prefix "$prefix" \
@@ -54,10 +56,9 @@ org=$(grep -m1 'organizer:' "$out/store.out" | sed 's/.*token=//')
 org=$(python3 -c 'import sys,urllib.parse;print(urllib.parse.unquote(sys.argv[1]))' "$org")
 "$bin" serve --roles sfu --node-id bench-sfu-1 --redis-url "$redis" --prefix "$prefix" --mongo-uri "$mongo" \
   --listen 127.0.0.1:0 --sfu-udp-port 0 --sfu-tcp-port 0 --sfu-bind-ip 127.0.0.1 --data-dir "$out/data-sfu" \
-  $([ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$PPROF_PORT") \
+  $(debug 0) \
   --log-level warn >"$out/sfu.out" 2>"$out/sfu.log" & pids+=($!)
 sfu=$(wait_up "$out/sfu.out")
-debug() { [ -n "${PPROF_PORT:-}" ] && echo "--debug-listen 127.0.0.1:$((PPROF_PORT + $1))"; true; }
 gws=()
 for i in 1 2; do
   # shellcheck disable=SC2086

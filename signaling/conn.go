@@ -315,11 +315,7 @@ func (c *conn) writeLoop() {
 			batch = s.take(c, buf[:0], writeBatch)
 		}
 		if len(batch) == 0 {
-			c.writing.Store(false)
-			// A frame queued after take and before the Store saw a running
-			// writer and started none: look again, and carry on only if no
-			// other writer has started since.
-			if s == nil || !c.hasQueued(s) || !c.writing.CompareAndSwap(false, true) {
+			if !c.releaseWriting(s) {
 				return
 			}
 			continue
@@ -331,6 +327,16 @@ func (c *conn) writeLoop() {
 		}
 		clear(batch)
 	}
+}
+
+// releaseWriting gives up the writer role after a take found nothing (or
+// everything taken was written). A frame queued after that take and before
+// the release saw a running writer and started none, so it looks again:
+// keep reports that the caller has the role back and must write on,
+// because frames wait and no other writer has started since.
+func (c *conn) releaseWriting(s *session) (keep bool) {
+	c.writing.Store(false)
+	return s != nil && c.hasQueued(s) && c.writing.CompareAndSwap(false, true)
 }
 
 // hasQueued reports whether s has frames for c that no writer took yet.

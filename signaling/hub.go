@@ -218,9 +218,9 @@ type batchItem struct {
 // fanoutLoop delivers the room's bus messages until the subscription
 // closes. In a room with many local members, presence events arriving
 // within PresenceWindow (PresenceBatchMin members or more) and chat events
-// within ChatWindow (ChatBatchMin or more) are collected and go together: consecutive presence events as one
-// presence.batch frame, chat events as their own frames, all handed to
-// each connection at once. Any other event first flushes the batch, so the
+// within ChatWindow (ChatBatchMin or more) are collected and go together:
+// consecutive presence events as one presence.batch frame, chat events as
+// their own frames, all handed to each connection at once. Any other event first flushes the batch, so the
 // order of events is kept.
 func (r *localRoom) fanoutLoop() {
 	cfg := r.h.gw.cfg
@@ -417,27 +417,24 @@ func init() { fanoutChunk.Store(2048) }
 // to GOMAXPROCS goroutines for large rooms. Each member is in one part, so
 // its frames stay in order; the caller's fanoutMu orders fan-outs.
 func deliverParallel(members []*member, frames []frame) {
+	deliver := func(part []*member) {
+		for _, m := range part {
+			m.s.deliver(m, frames...)
+		}
+	}
 	n := len(members)
 	parts := min(runtime.GOMAXPROCS(0), n/int(fanoutChunk.Load()))
 	if parts < 2 {
-		for _, m := range members {
-			m.s.deliver(m, frames...)
-		}
+		deliver(members)
 		return
 	}
 	size := (n + parts - 1) / parts
 	var wg sync.WaitGroup
 	for i := size; i < n; i += size {
 		part := members[i:min(i+size, n)]
-		wg.Go(func() {
-			for _, m := range part {
-				m.s.deliver(m, frames...)
-			}
-		})
+		wg.Go(func() { deliver(part) })
 	}
-	for _, m := range members[:size] {
-		m.s.deliver(m, frames...)
-	}
+	deliver(members[:size])
 	wg.Wait()
 }
 

@@ -48,14 +48,14 @@ func (c *conn) writeInline() bool {
 	batch := s.take(c, buf[:0], writeBatch)
 	if len(batch) == 0 {
 		c.wmu.Unlock()
-		return false // the writer goroutine's release handles the races
+		return !c.releaseWriting(s)
 	}
 	wb := writeBufs.Get().(*writeBuf)
+	defer wb.release()
 	bufs := wb.iovecs(batch)
 	n, err := c.writevNow(bufs)
 	switch {
 	case err != nil && !errors.Is(err, unix.EAGAIN):
-		wb.release()
 		c.wmu.Unlock()
 		c.log().Debug("write failed", "err", err)
 		c.closeAsync(closeNormal, "write failed")
@@ -67,18 +67,14 @@ func (c *conn) writeInline() bool {
 		metricWritesPartial.Inc()
 		c.rest = tail(bufs, max(n, 0))
 		c.restFrames = append([]frame(nil), batch...)
-		wb.release()
 		clear(batch)
 		return false
 	}
-	wb.release()
 	c.wmu.Unlock()
 	metricWritesInline.Inc()
 	c.wrote(batch)
 	clear(batch)
-	c.writing.Store(false)
-	// Frames queued meanwhile saw a running writer and started none.
-	return !c.hasQueued(s) || !c.writing.CompareAndSwap(false, true)
+	return !c.releaseWriting(s)
 }
 
 // writevNow makes one non-blocking writev of bufs.

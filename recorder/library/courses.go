@@ -90,7 +90,11 @@ func (l *Library) CreateCourse(ctx context.Context, t tenant.ID, c Course) (Cour
 	if err := l.crs.Tenant(t).InsertOne(ctx, courseDoc{DocID: docID(t, c.ID), Course: c}); err != nil {
 		return c, wrapStore(err, "course "+c.ID)
 	}
-	if err := l.setLessons(ctx, t, c.ID, lessons); err != nil {
+	// Only the given lessons are written: the course is new, so it has no
+	// others to remove, and removing "the others" here deleted lessons that
+	// a concurrent packaging had just added to a track course created this
+	// moment (TestTrackCoursesAndConcurrentLessons, now and then).
+	if _, err := l.putLessons(ctx, t, c.ID, lessons); err != nil {
 		return c, err
 	}
 	return l.Course(ctx, t, c.ID)
@@ -196,17 +200,27 @@ func (l *Library) AddLesson(ctx context.Context, t tenant.ID, courseID string, l
 
 // setLessons makes the course's lessons exactly ls, in order.
 func (l *Library) setLessons(ctx context.Context, t tenant.ID, courseID string, ls []Lesson) error {
+	keep, err := l.putLessons(ctx, t, courseID, ls)
+	if err != nil {
+		return err
+	}
+	_, err = l.less.Tenant(t).DeleteMany(ctx, bson.D{{Key: "course", Value: courseID}, {Key: "_id", Value: bson.D{{Key: "$nin", Value: keep}}}})
+	return wrapStore(err, "lessons of "+courseID)
+}
+
+// putLessons writes ls as the course's lessons at positions 0, 1, …,
+// leaving its other lessons alone, and returns their document IDs.
+func (l *Library) putLessons(ctx context.Context, t tenant.ID, courseID string, ls []Lesson) ([]string, error) {
 	sc := l.less.Tenant(t)
-	keep := make([]string, 0, len(ls))
+	ids := make([]string, 0, len(ls))
 	for i, lesson := range ls {
 		id := docID(t, courseID, lesson.Recording)
-		keep = append(keep, id)
+		ids = append(ids, id)
 		if _, err := sc.ReplaceOne(ctx, byID(id), lessonDoc{DocID: id, Course: courseID, Position: float64(i), Lesson: lesson}, true); err != nil {
-			return wrapStore(err, "lesson "+lesson.Recording)
+			return nil, wrapStore(err, "lesson "+lesson.Recording)
 		}
 	}
-	_, err := sc.DeleteMany(ctx, bson.D{{Key: "course", Value: courseID}, {Key: "_id", Value: bson.D{{Key: "$nin", Value: keep}}}})
-	return wrapStore(err, "lessons of "+courseID)
+	return ids, nil
 }
 
 func (l *Library) lessons(ctx context.Context, t tenant.ID, courseID string) ([]Lesson, error) {
